@@ -1,0 +1,1 @@
+//! Cross-crate integration tests of moorline; the tests live in `tests/`.
