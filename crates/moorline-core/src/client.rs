@@ -26,7 +26,6 @@ pub(crate) type WeakShared<T> = std::rc::Weak<T>;
 
 /// Client settings. See each field for its default.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct ClientOptions {
     /// Connection behaviour: backoff, heartbeat deadline, outbox. Default:
     /// [`SessionConfig::default`].

@@ -52,6 +52,12 @@
 //! The UI adapters keep their hooks inert under SSR; nothing here connects unless you
 //! call [`Client::connect`].
 
+// Without a transport (native build, no `native` feature) the I/O glue is unused.
+#![cfg_attr(
+    all(not(target_arch = "wasm32"), not(feature = "native")),
+    allow(dead_code)
+)]
+
 mod client;
 mod close_code;
 mod engine;

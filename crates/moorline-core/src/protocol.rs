@@ -16,7 +16,6 @@
 //! ```
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use std::fmt;
 
 pub use crate::close_code::CloseCode;
@@ -40,36 +39,36 @@ pub struct Position {
     pub epoch: String,
 }
 
-/// A JSON value kept as the text it arrived in, so relaying it costs no re-encoding.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A JSON value carried by `publish` and `message` frames.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Payload(Box<RawValue>);
+pub struct Payload(serde_json::Value);
 
 impl Payload {
     /// Serialize any value into a payload.
     pub fn from_value<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
-        serde_json::value::to_raw_value(value).map(Payload)
+        serde_json::to_value(value).map(Payload)
     }
 
-    /// Wrap JSON text after checking that it is valid JSON.
-    pub fn from_json(text: impl Into<String>) -> Result<Self, serde_json::Error> {
-        RawValue::from_string(text.into()).map(Payload)
+    /// Parse JSON text.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text).map(Payload)
     }
 
-    /// The JSON text.
-    pub fn get(&self) -> &str {
-        self.0.get()
+    /// The JSON value.
+    pub fn as_value(&self) -> &serde_json::Value {
+        &self.0
     }
 
     /// Decode into a typed value.
     pub fn decode<T: for<'de> Deserialize<'de>>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(self.0.get())
+        T::deserialize(&self.0)
     }
 }
 
-impl PartialEq for Payload {
-    fn eq(&self, other: &Self) -> bool {
-        self.get() == other.get()
+impl From<serde_json::Value> for Payload {
+    fn from(value: serde_json::Value) -> Self {
+        Payload(value)
     }
 }
 

@@ -31,7 +31,6 @@ pub struct HandleId(pub u64);
 
 /// Settings of a registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct RegistryConfig {
     /// How long a channel stays subscribed after its last handle is released.
     /// A re-acquire inside this window reuses the subscription. Default 300 ms.
@@ -271,7 +270,7 @@ mod tests {
         Delivery::Message {
             offset,
             epoch: "e".into(),
-            data: Payload::from_json(offset.to_string()).unwrap(),
+            data: Payload::from_json(&offset.to_string()).unwrap(),
         }
     }
 

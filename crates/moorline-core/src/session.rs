@@ -99,7 +99,6 @@ impl Backoff {
 
 /// Session settings. See each field for its default.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct SessionConfig {
     /// Reconnect delays. Default: [`Backoff::default`].
     pub backoff: Backoff,
