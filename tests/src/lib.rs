@@ -1,1 +1,65 @@
-//! Cross-crate integration tests of moorline; the tests live in `tests/`.
+//! Cross-crate integration tests of moorline; the tests live in `tests/`. This
+//! library holds their shared helpers.
+#![allow(clippy::unwrap_used)]
+
+use futures_util::{SinkExt, StreamExt};
+use moorline_core::protocol::ServerFrame;
+use moorline_gateway::{Config, Gateway};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A raw WebSocket to the gateway, for sending frames the client library never would.
+pub type RawSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Start a gateway on 127.0.0.1 with a free port.
+pub async fn gateway(config: Config) -> Gateway {
+    Gateway::bind(config).await.unwrap()
+}
+
+/// Defaults on a free loopback port.
+pub fn test_config() -> Config {
+    Config::ephemeral()
+}
+
+/// Open a raw socket.
+pub async fn raw(gateway: &Gateway) -> RawSocket {
+    let (ws, _) = tokio_tungstenite::connect_async(gateway.ws_url()).await.unwrap();
+    ws
+}
+
+/// Send one text frame.
+pub async fn send_text(ws: &mut RawSocket, text: &str) {
+    ws.send(Message::Text(text.into())).await.unwrap();
+}
+
+/// The next server frame other than `ping`, within 5 s.
+pub async fn next_frame(ws: &mut RawSocket) -> ServerFrame {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a frame within 5 s")
+            .expect("socket open")
+            .expect("no socket error");
+        if let Message::Text(text) = msg {
+            let frame = ServerFrame::parse(&text).unwrap();
+            if frame != ServerFrame::Ping {
+                return frame;
+            }
+        }
+    }
+}
+
+/// Poll `check` every 10 ms until it holds, for at most `within`.
+pub async fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
