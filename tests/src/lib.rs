@@ -24,7 +24,9 @@ pub fn test_config() -> Config {
 
 /// Open a raw socket.
 pub async fn raw(gateway: &Gateway) -> RawSocket {
-    let (ws, _) = tokio_tungstenite::connect_async(gateway.ws_url()).await.unwrap();
+    let (ws, _) = tokio_tungstenite::connect_async(gateway.ws_url())
+        .await
+        .unwrap();
     ws
 }
 

@@ -16,8 +16,15 @@ async fn expect_error(ws: &mut moorline_tests::RawSocket, want: ErrorCode, want_
 }
 
 async fn still_usable(ws: &mut moorline_tests::RawSocket, channel: &str) {
-    send_text(ws, &format!(r#"{{"type":"subscribe","id":900,"channel":"{channel}"}}"#)).await;
-    assert!(matches!(next_frame(ws).await, ServerFrame::Subscribed { id: 900, .. }));
+    send_text(
+        ws,
+        &format!(r#"{{"type":"subscribe","id":900,"channel":"{channel}"}}"#),
+    )
+    .await;
+    assert!(matches!(
+        next_frame(ws).await,
+        ServerFrame::Subscribed { id: 900, .. }
+    ));
 }
 
 #[tokio::test]
@@ -50,12 +57,22 @@ async fn invalid_channel_names_get_an_error_frame() {
     let gw = gateway(test_config()).await;
     let mut ws = raw(&gw).await;
     let long = "x".repeat(200);
-    for (i, name) in ["", "has space", "emoji-\u{1F600}", long.as_str(), "new\\nline"].iter().enumerate() {
+    for (i, name) in [
+        "",
+        "has space",
+        "emoji-\u{1F600}",
+        long.as_str(),
+        "new\\nline",
+    ]
+    .iter()
+    .enumerate()
+    {
         let id = i as u64 + 1;
         let frame = serde_json::json!({"type": "subscribe", "id": id, "channel": name}).to_string();
         send_text(&mut ws, &frame).await;
         expect_error(&mut ws, ErrorCode::InvalidChannel, Some(id)).await;
-        let frame = serde_json::json!({"type": "publish", "id": id, "channel": name, "data": 1}).to_string();
+        let frame = serde_json::json!({"type": "publish", "id": id, "channel": name, "data": 1})
+            .to_string();
         send_text(&mut ws, &frame).await;
         expect_error(&mut ws, ErrorCode::InvalidChannel, Some(id)).await;
     }
@@ -73,13 +90,25 @@ async fn bad_input_on_one_connection_does_not_touch_another() {
     for _ in 0..20 {
         send_text(&mut bad, "garbage").await;
     }
-    send_text(&mut bad, r#"{"type":"publish","id":1,"channel":"bad:shared","data":{"ok":true}}"#).await;
+    send_text(
+        &mut bad,
+        r#"{"type":"publish","id":1,"channel":"bad:shared","data":{"ok":true}}"#,
+    )
+    .await;
     for _ in 0..20 {
         expect_error(&mut bad, ErrorCode::MalformedFrame, None).await;
     }
-    assert!(matches!(next_frame(&mut bad).await, ServerFrame::Published { id: 1, offset: 1 }));
+    assert!(matches!(
+        next_frame(&mut bad).await,
+        ServerFrame::Published { id: 1, offset: 1 }
+    ));
     match next_frame(&mut good).await {
-        ServerFrame::Message { channel, offset, data, .. } => {
+        ServerFrame::Message {
+            channel,
+            offset,
+            data,
+            ..
+        } => {
             assert_eq!(channel, "bad:shared");
             assert_eq!(offset, 1);
             assert_eq!(data.as_value(), &serde_json::json!({"ok": true}));
@@ -93,7 +122,11 @@ async fn bad_input_on_one_connection_does_not_touch_another() {
 async fn unsubscribe_of_an_unknown_channel_is_an_error() {
     let gw = gateway(test_config()).await;
     let mut ws = raw(&gw).await;
-    send_text(&mut ws, r#"{"type":"unsubscribe","id":8,"channel":"never"}"#).await;
+    send_text(
+        &mut ws,
+        r#"{"type":"unsubscribe","id":8,"channel":"never"}"#,
+    )
+    .await;
     expect_error(&mut ws, ErrorCode::NotSubscribed, Some(8)).await;
     gw.shutdown().await;
 }

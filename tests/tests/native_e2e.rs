@@ -81,12 +81,24 @@ async fn dropping_a_subscription_unsubscribes_after_the_linger() {
     let gw = gateway(test_config()).await;
     let client = Client::connect(&gw.ws_url(), options()).unwrap();
     let sub = client.subscribe::<u32>("e2e:linger").unwrap();
-    assert!(eventually(Duration::from_secs(5), || gw.hub().channel_stats("e2e:linger").is_some()).await);
+    assert!(
+        eventually(Duration::from_secs(5), || gw
+            .hub()
+            .channel_stats("e2e:linger")
+            .is_some())
+        .await
+    );
     drop(sub);
     // Still subscribed inside the linger...
     assert!(gw.hub().channel_stats("e2e:linger").is_some());
     // ...and gone after it.
-    assert!(eventually(Duration::from_secs(5), || gw.hub().channel_stats("e2e:linger").is_none()).await);
+    assert!(
+        eventually(Duration::from_secs(5), || gw
+            .hub()
+            .channel_stats("e2e:linger")
+            .is_none())
+        .await
+    );
     assert_eq!(client.metrics().channels, 0);
     gw.shutdown().await;
 }
@@ -106,11 +118,21 @@ async fn remount_inside_the_linger_reuses_socket_and_subscription() {
     )
     .unwrap();
     let first = client.subscribe::<u32>("e2e:remount").unwrap();
-    assert!(eventually(Duration::from_secs(5), || gw.hub().channel_stats("e2e:remount").is_some()).await);
+    assert!(
+        eventually(Duration::from_secs(5), || gw
+            .hub()
+            .channel_stats("e2e:remount")
+            .is_some())
+        .await
+    );
     drop(first);
     let mut second = client.subscribe::<u32>("e2e:remount").unwrap();
     gw.hub().publish("e2e:remount", serde_json::json!(7).into());
-    let msg = tokio::time::timeout(Duration::from_secs(5), second.next()).await.unwrap().unwrap().unwrap();
+    let msg = tokio::time::timeout(Duration::from_secs(5), second.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert_eq!(msg.data, 7);
     let channel = gw.hub().channel_stats("e2e:remount").unwrap();
     assert_eq!(channel.subscribes_total, 1, "one subscribe frame");
@@ -125,14 +147,32 @@ async fn undecodable_message_is_an_error_on_that_subscription_only() {
     let client = Client::connect(&gw.ws_url(), options()).unwrap();
     let mut numbers = client.subscribe::<u32>("e2e:mixed").unwrap();
     let mut anything = client.subscribe::<serde_json::Value>("e2e:mixed").unwrap();
-    assert!(eventually(Duration::from_secs(5), || gw.hub().channel_stats("e2e:mixed").is_some()).await);
+    assert!(
+        eventually(Duration::from_secs(5), || gw
+            .hub()
+            .channel_stats("e2e:mixed")
+            .is_some())
+        .await
+    );
     client.publish("e2e:mixed", "not a number").unwrap();
     client.publish("e2e:mixed", &5u32).unwrap();
-    let first = tokio::time::timeout(Duration::from_secs(5), numbers.next()).await.unwrap().unwrap();
-    assert!(matches!(first, Err(SubscriptionError::Decode { offset: 1, .. })), "{first:?}");
-    let second = tokio::time::timeout(Duration::from_secs(5), numbers.next()).await.unwrap().unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(5), numbers.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(first, Err(SubscriptionError::Decode { offset: 1, .. })),
+        "{first:?}"
+    );
+    let second = tokio::time::timeout(Duration::from_secs(5), numbers.next())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(second.unwrap().data, 5, "the stream goes on");
-    let raw = tokio::time::timeout(Duration::from_secs(5), anything.next()).await.unwrap().unwrap();
+    let raw = tokio::time::timeout(Duration::from_secs(5), anything.next())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(raw.unwrap().data, serde_json::json!("not a number"));
     gw.shutdown().await;
 }
@@ -141,16 +181,41 @@ async fn undecodable_message_is_an_error_on_that_subscription_only() {
 async fn close_sends_1000_and_never_reconnects() {
     let gw = gateway(test_config()).await;
     let client = Client::connect(&gw.ws_url(), options()).unwrap();
-    assert!(eventually(Duration::from_secs(5), || client.state() == ConnectionState::Open).await);
+    assert!(
+        eventually(Duration::from_secs(5), || client.state()
+            == ConnectionState::Open)
+        .await
+    );
     client.close();
     client.close();
-    assert!(eventually(Duration::from_secs(5), || client.state() == ConnectionState::Closed).await);
-    assert!(eventually(Duration::from_secs(5), || gw.stats().closes_by_code.get(&1000) == Some(&1)).await, "{:?}", gw.stats());
+    assert!(
+        eventually(Duration::from_secs(5), || client.state()
+            == ConnectionState::Closed)
+        .await
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || gw
+            .stats()
+            .closes_by_code
+            .get(&1000)
+            == Some(&1))
+        .await,
+        "{:?}",
+        gw.stats()
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(gw.stats().connections_total, 1, "no reconnect after close()");
+    assert_eq!(
+        gw.stats().connections_total,
+        1,
+        "no reconnect after close()"
+    );
     assert_eq!(client.state(), ConnectionState::Closed);
     client.open();
-    assert!(eventually(Duration::from_secs(5), || client.state() == ConnectionState::Open).await);
+    assert!(
+        eventually(Duration::from_secs(5), || client.state()
+            == ConnectionState::Open)
+        .await
+    );
     gw.shutdown().await;
 }
 
@@ -160,16 +225,47 @@ async fn reconnects_and_resubscribes_after_the_gateway_drops_the_connection() {
     let addr = gw.local_addr();
     let client = Client::connect(&gw.ws_url(), options()).unwrap();
     let mut sub = client.subscribe::<u32>("e2e:restart").unwrap();
-    assert!(eventually(Duration::from_secs(5), || gw.hub().channel_stats("e2e:restart").is_some()).await);
+    assert!(
+        eventually(Duration::from_secs(5), || gw
+            .hub()
+            .channel_stats("e2e:restart")
+            .is_some())
+        .await
+    );
     gw.shutdown().await;
-    assert!(eventually(Duration::from_secs(5), || client.state() != ConnectionState::Open).await);
+    assert!(
+        eventually(Duration::from_secs(5), || client.state()
+            != ConnectionState::Open)
+        .await
+    );
     // A new gateway on the same port.
-    let gw = moorline_gateway::Gateway::bind(moorline_gateway::Config { addr, ..test_config() }).await.unwrap();
-    assert!(eventually(Duration::from_secs(15), || gw.hub().channel_stats("e2e:restart").is_some()).await, "resubscribed");
+    let gw = moorline_gateway::Gateway::bind(moorline_gateway::Config {
+        addr,
+        ..test_config()
+    })
+    .await
+    .unwrap();
+    assert!(
+        eventually(Duration::from_secs(15), || gw
+            .hub()
+            .channel_stats("e2e:restart")
+            .is_some())
+        .await,
+        "resubscribed"
+    );
     gw.hub().publish("e2e:restart", serde_json::json!(9).into());
-    let msg = tokio::time::timeout(Duration::from_secs(5), sub.next()).await.unwrap().unwrap().unwrap();
+    let msg = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert_eq!(msg.data, 9);
     assert!(client.metrics().reconnects >= 1);
-    assert_eq!(client.metrics().closes_by_code.get(&1001), Some(&1), "{:?}", client.metrics());
+    assert_eq!(
+        client.metrics().closes_by_code.get(&1001),
+        Some(&1),
+        "{:?}",
+        client.metrics()
+    );
     gw.shutdown().await;
 }

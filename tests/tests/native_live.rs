@@ -24,15 +24,24 @@ async fn native_live_counters_return_to_zero() {
         let sub = client.subscribe::<u32>("e2e:cycle").unwrap();
         let events = client.events();
         // Let the socket open, so the cycle covers a live socket too.
-        assert!(eventually(Duration::from_secs(5), || client.state() == moorline_core::ConnectionState::Open).await);
+        assert!(
+            eventually(Duration::from_secs(5), || client.state()
+                == moorline_core::ConnectionState::Open)
+            .await
+        );
         assert!(live().sockets >= 1);
         drop((sub, events, client));
     }
     // The clients are gone once their lingering channels expire.
-    assert!(eventually(Duration::from_secs(5), || {
-        let l = live();
-        l.clients == 0 && l.handles == 0 && l.sockets == 0
-    }).await, "{:?}", live());
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let l = live();
+            l.clients == 0 && l.handles == 0 && l.sockets == 0
+        })
+        .await,
+        "{:?}",
+        live()
+    );
     assert!(eventually(Duration::from_secs(5), || gw.stats().connections == 0).await);
     gw.shutdown().await;
 }

@@ -214,7 +214,11 @@ impl Client {
 
     /// Publish `data` on `channel`. Returns the request id. While disconnected the
     /// publish waits in the bounded outbox (see [`SessionConfig::outbox_policy`]).
-    pub fn publish<T: Serialize + ?Sized>(&self, channel: &str, data: &T) -> Result<u64, ClientError> {
+    pub fn publish<T: Serialize + ?Sized>(
+        &self,
+        channel: &str,
+        data: &T,
+    ) -> Result<u64, ClientError> {
         validate_channel(channel)?;
         let payload = Payload::from_value(data).map_err(|e| ClientError::Encode(e.to_string()))?;
         let result = self.inner.engine().publish(channel, payload);
@@ -294,7 +298,9 @@ impl<T> Subscription<T> {
 
 impl<T> std::fmt::Debug for Subscription<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscription").field("id", &self.id).finish()
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .finish()
     }
 }
 

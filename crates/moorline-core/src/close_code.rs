@@ -178,7 +178,9 @@ mod tests {
 
     #[test]
     fn retryable_versus_terminal() {
-        for retry in [1000, 1001, 1005, 1006, 1011, 1012, 1013, 4000, 4001, 4002, 4003, 4499] {
+        for retry in [
+            1000, 1001, 1005, 1006, 1011, 1012, 1013, 4000, 4001, 4002, 4003, 4499,
+        ] {
             assert!(CloseCode::from(retry).is_retryable(), "{retry}");
         }
         for stop in [1002, 1003, 1007, 1008, 1009, 1010, 4500, 4501, 4502, 4999] {

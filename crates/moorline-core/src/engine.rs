@@ -6,7 +6,9 @@ use crate::metrics::{live, ClientMetrics, Live, LiveGuard};
 use crate::protocol::{ErrorCode, Payload, ServerFrame};
 use crate::queue::{BoundedQueue, OverflowPolicy};
 use crate::registry::{Acquired, Delivery, HandleId, Registry, RegistryConfig};
-use crate::session::{Action, ConnectionState, SendError, Session, SessionConfig, SessionError, SocketId};
+use crate::session::{
+    Action, ConnectionState, SendError, Session, SessionConfig, SessionError, SocketId,
+};
 use std::collections::HashMap;
 use std::task::{Context, Poll, Waker};
 use web_time::Instant;
@@ -183,7 +185,10 @@ impl Engine {
                 Action::StateChanged(state) => self.emit(ClientEvent::State(state)),
                 Action::Error(err) => self.emit(ClientEvent::Error(err.into())),
                 Action::SendFailed { id, error } => {
-                    self.emit(ClientEvent::Error(ClientErrorEvent::SendFailed { id, error }))
+                    self.emit(ClientEvent::Error(ClientErrorEvent::SendFailed {
+                        id,
+                        error,
+                    }))
                 }
                 other => io.push(other),
             }

@@ -411,7 +411,10 @@ mod tests {
             Err(ChannelError::TooLong(MAX_CHANNEL_LEN + 1))
         );
         assert_eq!(validate_channel("é"), Err(ChannelError::InvalidChar('é')));
-        assert_eq!(validate_channel("a\nb"), Err(ChannelError::InvalidChar('\n')));
+        assert_eq!(
+            validate_channel("a\nb"),
+            Err(ChannelError::InvalidChar('\n'))
+        );
     }
 
     #[test]

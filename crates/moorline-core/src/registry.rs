@@ -286,7 +286,9 @@ mod tests {
         assert!(reg.is_lingering());
         let deadline = reg.poll_timeout().unwrap();
         assert_eq!(deadline, t0 + Duration::from_millis(300));
-        assert!(reg.handle_timeout(deadline - Duration::from_millis(1)).is_empty());
+        assert!(reg
+            .handle_timeout(deadline - Duration::from_millis(1))
+            .is_empty());
         assert_eq!(reg.handle_timeout(deadline), vec!["c".to_owned()]);
         assert_eq!(reg.channel_count(), 0);
         assert_eq!(reg.poll_timeout(), None);

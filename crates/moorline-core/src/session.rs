@@ -522,8 +522,7 @@ impl Session {
             }
             Some(ServerFrame::Unsubscribed { channel, reason }) => {
                 // The gateway dropped a channel we still want: take it back.
-                if *reason != UnsubscribeReason::Requested && self.channels.contains_key(channel)
-                {
+                if *reason != UnsubscribeReason::Requested && self.channels.contains_key(channel) {
                     let channel = channel.clone();
                     self.queue_subscribe(&channel);
                 }
@@ -562,9 +561,7 @@ impl Session {
             return;
         }
         match self.state {
-            ConnectionState::Connecting | ConnectionState::Open => {
-                self.dropped(code, reason, now)
-            }
+            ConnectionState::Connecting | ConnectionState::Open => self.dropped(code, reason, now),
             ConnectionState::Closing => {
                 *self.stats.closes_by_code.entry(code.as_u16()).or_default() += 1;
                 self.finish_close()
@@ -709,10 +706,11 @@ impl Session {
         self.connect_deadline = None;
         if !code.is_retryable() {
             self.fail_outbox(SendError::Closed);
-            self.actions.push_back(Action::Error(SessionError::Terminal {
-                code,
-                reason: reason.to_owned(),
-            }));
+            self.actions
+                .push_back(Action::Error(SessionError::Terminal {
+                    code,
+                    reason: reason.to_owned(),
+                }));
             self.set_state(ConnectionState::Closed);
             return;
         }

@@ -192,7 +192,11 @@ fn regression_reconnect_scheduled_twice_when_error_and_close_both_fire() {
     s.handle_timeout(clock.now());
     s.handle_timeout(clock.now());
     let acts = actions(&mut s);
-    assert_eq!(connects(&acts).len(), 1, "one drop, one new socket: {acts:?}");
+    assert_eq!(
+        connects(&acts).len(),
+        1,
+        "one drop, one new socket: {acts:?}"
+    );
     assert_eq!(s.stats().closes_by_code.get(&1006), Some(&1));
 }
 
@@ -415,10 +419,9 @@ fn resubscribes_live_channels_with_their_position_after_reconnect() {
     s.subscribe("b");
     let sent = transmits(&mut s);
     assert_eq!(sent.len(), 2);
-    let msg = ServerFrame::parse(
-        r#"{"type":"message","channel":"a","offset":7,"epoch":"e1","data":1}"#,
-    )
-    .unwrap();
+    let msg =
+        ServerFrame::parse(r#"{"type":"message","channel":"a","offset":7,"epoch":"e1","data":1}"#)
+            .unwrap();
     assert!(s.on_inbound(socket, Some(&msg), clock.now()));
     s.unsubscribe("b");
     assert!(matches!(

@@ -7,7 +7,11 @@ use std::time::Duration;
 /// Settings of a gateway. Every field is a command-line flag and an environment
 /// variable; the defaults are those of [`Config::default`].
 #[derive(Debug, Clone, Parser)]
-#[command(name = "moorline-gateway", version, about = "WebSocket gateway for moorline channels")]
+#[command(
+    name = "moorline-gateway",
+    version,
+    about = "WebSocket gateway for moorline channels"
+)]
 pub struct Config {
     /// Address to listen on (port 0 picks a free port; the bound address is printed).
     #[arg(long, env = "MOORLINE_ADDR", default_value = "127.0.0.1:8080")]

@@ -6,7 +6,9 @@ use crate::hub::ConnId;
 use crate::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
-use moorline_core::protocol::{validate_channel, ClientFrame, ErrorCode, ServerFrame, UnsubscribeReason};
+use moorline_core::protocol::{
+    validate_channel, ClientFrame, ErrorCode, ServerFrame, UnsubscribeReason,
+};
 use moorline_core::CloseCode;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
@@ -154,7 +156,13 @@ async fn read_loop(
     }
 }
 
-fn send_error(state: &AppState, handle: &ConnHandle, id: Option<u64>, code: ErrorCode, message: String) {
+fn send_error(
+    state: &AppState,
+    handle: &ConnHandle,
+    id: Option<u64>,
+    code: ErrorCode,
+    message: String,
+) {
     state.stats.error_frames.fetch_add(1, Ordering::Relaxed);
     handle.send(ServerFrame::Error { id, code, message }.to_text().into());
 }
@@ -168,7 +176,13 @@ fn salvage_id(text: &str) -> Option<u64> {
     serde_json::from_str::<IdOnly>(text).ok().and_then(|f| f.id)
 }
 
-fn on_text(text: &str, state: &AppState, conn: ConnId, handle: &ConnHandle, channels: &mut HashSet<String>) {
+fn on_text(
+    text: &str,
+    state: &AppState,
+    conn: ConnId,
+    handle: &ConnHandle,
+    channels: &mut HashSet<String>,
+) {
     let config = &state.config;
     if text.len() > config.max_frame_bytes {
         send_error(
@@ -176,7 +190,11 @@ fn on_text(text: &str, state: &AppState, conn: ConnId, handle: &ConnHandle, chan
             handle,
             salvage_id(text),
             ErrorCode::FrameTooLarge,
-            format!("frame of {} bytes, the limit is {}", text.len(), config.max_frame_bytes),
+            format!(
+                "frame of {} bytes, the limit is {}",
+                text.len(),
+                config.max_frame_bytes
+            ),
         );
         return;
     }
@@ -188,22 +206,38 @@ fn on_text(text: &str, state: &AppState, conn: ConnId, handle: &ConnHandle, chan
         }
     };
     match frame {
-        ClientFrame::Subscribe { id, channel, resume } => {
+        ClientFrame::Subscribe {
+            id,
+            channel,
+            resume,
+        } => {
             if let Err(err) = validate_channel(&channel) {
-                send_error(state, handle, Some(id), ErrorCode::InvalidChannel, err.to_string());
+                send_error(
+                    state,
+                    handle,
+                    Some(id),
+                    ErrorCode::InvalidChannel,
+                    err.to_string(),
+                );
                 return;
             }
-            if !channels.contains(&channel) && channels.len() >= config.max_channels_per_connection {
+            if !channels.contains(&channel) && channels.len() >= config.max_channels_per_connection
+            {
                 send_error(
                     state,
                     handle,
                     Some(id),
                     ErrorCode::TooManyChannels,
-                    format!("at most {} channels per connection", config.max_channels_per_connection),
+                    format!(
+                        "at most {} channels per connection",
+                        config.max_channels_per_connection
+                    ),
                 );
                 return;
             }
-            state.hub.subscribe(conn, handle, id, &channel, resume.as_ref());
+            state
+                .hub
+                .subscribe(conn, handle, id, &channel, resume.as_ref());
             channels.insert(channel);
         }
         ClientFrame::Unsubscribe { id, channel } => {
@@ -214,19 +248,37 @@ fn on_text(text: &str, state: &AppState, conn: ConnId, handle: &ConnHandle, chan
                 };
                 handle.send(frame.to_text().into());
             } else {
-                send_error(state, handle, Some(id), ErrorCode::NotSubscribed, format!("not subscribed to `{channel}`"));
+                send_error(
+                    state,
+                    handle,
+                    Some(id),
+                    ErrorCode::NotSubscribed,
+                    format!("not subscribed to `{channel}`"),
+                );
             }
         }
         ClientFrame::Publish { id, channel, data } => {
             if let Err(err) = validate_channel(&channel) {
-                send_error(state, handle, Some(id), ErrorCode::InvalidChannel, err.to_string());
+                send_error(
+                    state,
+                    handle,
+                    Some(id),
+                    ErrorCode::InvalidChannel,
+                    err.to_string(),
+                );
                 return;
             }
             let offset = state.hub.publish(&channel, data);
             handle.send(ServerFrame::Published { id, offset }.to_text().into());
         }
         ClientFrame::Pong => {}
-        _ => send_error(state, handle, None, ErrorCode::UnknownType, "unsupported frame".into()),
+        _ => send_error(
+            state,
+            handle,
+            None,
+            ErrorCode::UnknownType,
+            "unsupported frame".into(),
+        ),
     }
 }
 

@@ -88,13 +88,15 @@ impl Hub {
         resume: Option<&Position>,
     ) {
         let mut channels = self.lock();
-        let entry = channels.entry(channel.to_owned()).or_insert_with(|| Channel {
-            epoch: self.new_epoch(),
-            last_offset: 0,
-            subscribers: HashMap::new(),
-            history: VecDeque::new(),
-            subscribes_total: 0,
-        });
+        let entry = channels
+            .entry(channel.to_owned())
+            .or_insert_with(|| Channel {
+                epoch: self.new_epoch(),
+                last_offset: 0,
+                subscribers: HashMap::new(),
+                history: VecDeque::new(),
+                subscribes_total: 0,
+            });
         entry.subscribes_total += 1;
         if entry.subscribers.insert(conn, handle.clone()).is_none() {
             self.stats.subscriptions.fetch_add(1, Ordering::Relaxed);

@@ -9,13 +9,19 @@ async fn main() -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     if config.log_json {
-        tracing_subscriber::fmt().with_env_filter(filter).json().init();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .json()
+            .init();
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }
     let gateway = Gateway::bind(config).await?;
     // Tools (the xtask, tests) read this line to learn the port.
-    println!("moorline-gateway listening on ws://{}/ws", gateway.local_addr());
+    println!(
+        "moorline-gateway listening on ws://{}/ws",
+        gateway.local_addr()
+    );
     let token = gateway.shutdown_token();
     tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;

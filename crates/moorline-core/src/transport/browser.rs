@@ -8,7 +8,7 @@
 
 use crate::client::{Client, ClientInner, Shared, WeakShared};
 use crate::metrics::{Live, LiveGuard};
-use crate::session::{Action, SocketId};
+use crate::session::{Action, ConnectionState, SocketId};
 use crate::ClientError;
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
@@ -45,7 +45,11 @@ struct Callback {
 }
 
 impl Callback {
-    fn new(target: &web_sys::EventTarget, event: &'static str, f: impl FnMut(&web_sys::Event) + 'static) -> Self {
+    fn new(
+        target: &web_sys::EventTarget,
+        event: &'static str,
+        f: impl FnMut(&web_sys::Event) + 'static,
+    ) -> Self {
         Callback {
             _listener: EventListener::new(target, event, f),
             _live: LiveGuard::new(Live::Callback),
@@ -88,20 +92,28 @@ fn with_client(weak: &WeakShared<ClientInner>, f: impl FnOnce(&Shared<ClientInne
 }
 
 impl BrowserSocket {
-    fn open(url: &str, id: SocketId, weak: &WeakShared<ClientInner>) -> Result<Self, wasm_bindgen::JsValue> {
+    fn open(
+        url: &str,
+        id: SocketId,
+        weak: &WeakShared<ClientInner>,
+    ) -> Result<Self, wasm_bindgen::JsValue> {
         let ws = WebSocket::new(url)?;
         ws.set_binary_type(web_sys::BinaryType::Arraybuffer);
         let target: &web_sys::EventTarget = ws.as_ref();
         let on_open = {
             let weak = weak.clone();
             Callback::new(target, "open", move |_| {
-                with_client(&weak, |inner| inner.engine().session.on_open(id, Instant::now()))
+                with_client(&weak, |inner| {
+                    inner.engine().session.on_open(id, Instant::now())
+                })
             })
         };
         let on_message = {
             let weak = weak.clone();
             Callback::new(target, "message", move |event| {
-                let Some(event) = event.dyn_ref::<MessageEvent>() else { return };
+                let Some(event) = event.dyn_ref::<MessageEvent>() else {
+                    return;
+                };
                 let data = event.data();
                 with_client(&weak, |inner| {
                     let now = Instant::now();
@@ -127,7 +139,9 @@ impl BrowserSocket {
         let on_error = {
             let weak = weak.clone();
             Callback::new(target, "error", move |_| {
-                with_client(&weak, |inner| inner.engine().session.on_error(id, Instant::now()))
+                with_client(&weak, |inner| {
+                    inner.engine().session.on_error(id, Instant::now())
+                })
             })
         };
         Ok(BrowserSocket {
@@ -140,18 +154,37 @@ impl BrowserSocket {
 }
 
 pub(crate) fn start(inner: &Shared<ClientInner>) {
+    sync_page_listeners(inner, true);
+}
+
+/// Page listeners exist exactly while the client is not closed: a closed client has
+/// no callback left in the page.
+fn sync_page_listeners(inner: &Shared<ClientInner>, wanted: bool) {
+    let have = !inner.io.state.borrow().page.is_empty();
+    if have == wanted {
+        return;
+    }
+    if !wanted {
+        let old = std::mem::take(&mut inner.io.state.borrow_mut().page);
+        drop(old);
+        return;
+    }
     let weak = Shared::downgrade(inner);
     let mut page = Vec::new();
     if let Some(window) = web_sys::window() {
         if let Some(document) = window.document() {
             let doc = document.clone();
             let weak = weak.clone();
-            page.push(Callback::new(document.as_ref(), "visibilitychange", move |_| {
-                let visible = doc.visibility_state() == VisibilityState::Visible;
-                with_client(&weak, |inner| {
-                    inner.engine().session.set_visible(visible, Instant::now())
-                })
-            }));
+            page.push(Callback::new(
+                document.as_ref(),
+                "visibilitychange",
+                move |_| {
+                    let visible = doc.visibility_state() == VisibilityState::Visible;
+                    with_client(&weak, |inner| {
+                        inner.engine().session.set_visible(visible, Instant::now())
+                    })
+                },
+            ));
         }
         for (event, online) in [("online", true), ("offline", false)] {
             let weak = weak.clone();
@@ -171,17 +204,25 @@ pub(crate) fn pump(inner: &Shared<ClientInner>) {
     // Each round either does I/O or stops; a failing send ends in a drop, which
     // yields at most a reconnect, so a handful of rounds always suffices.
     for _ in 0..16 {
-        let (actions, transmits, deadline, lingering) = {
+        let (actions, transmits, deadline, lingering, closed) = {
             let mut engine = inner.engine();
             let actions = engine.take_io_actions();
             let mut transmits = Vec::new();
             while let Some(frame) = engine.session.poll_transmit() {
                 transmits.push(frame);
             }
-            (actions, transmits, engine.poll_timeout(), engine.registry.is_lingering())
+            let closed = engine.session.state() == ConnectionState::Closed;
+            (
+                actions,
+                transmits,
+                engine.poll_timeout(),
+                engine.registry.is_lingering(),
+                closed,
+            )
         };
         if actions.is_empty() && transmits.is_empty() {
             arm_timer(inner, deadline);
+            sync_page_listeners(inner, !closed);
             let keep = lingering.then(|| inner.clone());
             let old = std::mem::replace(&mut inner.io.state.borrow_mut().keepalive, keep);
             drop(old);
@@ -202,7 +243,11 @@ pub(crate) fn pump(inner: &Shared<ClientInner>) {
                         }
                     }
                 }
-                Action::Close { socket, code, reason } => {
+                Action::Close {
+                    socket,
+                    code,
+                    reason,
+                } => {
                     let state = inner.io.state.borrow();
                     if let Some(open) = state.socket.as_ref().filter(|s| s.id == socket) {
                         let _ = open.ws.close_with_code_and_reason(code.as_u16(), reason);
@@ -244,7 +289,9 @@ fn arm_timer(inner: &Shared<ClientInner>, deadline: Option<Instant>) {
     if let Some(deadline) = deadline {
         let wait = deadline.saturating_duration_since(Instant::now());
         // +1 ms: the timer must not fire before the deadline it serves.
-        let millis = u32::try_from(wait.as_millis()).unwrap_or(u32::MAX).saturating_add(1);
+        let millis = u32::try_from(wait.as_millis())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
         let weak = Shared::downgrade(inner);
         let timeout = Timeout::new(millis, move || {
             if let Some(inner) = weak.upgrade() {

@@ -171,11 +171,17 @@ async fn run(weak: WeakShared<ClientInner>, notify: Arc<Notify>, url: String) {
                     connecting = Some((
                         id,
                         Box::pin(async move {
-                            tokio_tungstenite::connect_async(url).await.map(|(ws, _)| ws)
+                            tokio_tungstenite::connect_async(url)
+                                .await
+                                .map(|(ws, _)| ws)
                         }),
                     ));
                 }
-                Action::Close { socket: id, code, reason } => {
+                Action::Close {
+                    socket: id,
+                    code,
+                    reason,
+                } => {
                     if let Some(open) = socket.as_mut().filter(|s| s.id == id) {
                         let frame = CloseFrame {
                             code: WsCloseCode::from(code.as_u16()),
