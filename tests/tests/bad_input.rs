@@ -1,5 +1,6 @@
 //! Bad input sent to the gateway gets an error frame with a code; the connection and
 //! other connections stay usable.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use moorline_core::protocol::{ErrorCode, ServerFrame};
 use moorline_tests::{gateway, next_frame, raw, send_text, test_config};

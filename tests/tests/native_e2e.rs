@@ -1,4 +1,5 @@
 //! Native clients against a real gateway on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use futures_util::StreamExt;
 use moorline_core::{Client, ClientOptions, ConnectionState, RegistryConfig, SubscriptionError};

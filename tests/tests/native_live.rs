@@ -1,5 +1,6 @@
 //! Live-resource counters of native clients return to zero. Alone in its binary:
 //! the counters are process-wide.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use moorline_core::{live, Client, ClientOptions, RegistryConfig};
 use moorline_tests::{eventually, gateway, test_config};

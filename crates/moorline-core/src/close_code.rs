@@ -105,11 +105,10 @@ impl CloseCode {
     /// that it did not ask for. `Normal` is retryable here: when the *client* asked
     /// for the close, the session never reconnects, whatever the code.
     pub const fn is_retryable(self) -> bool {
-        match self.as_u16() {
-            1002 | 1003 | 1007 | 1008 | 1009 | 1010 => false,
-            4500..=4999 => false,
-            _ => true,
-        }
+        !matches!(
+            self.as_u16(),
+            1002 | 1003 | 1007 | 1008 | 1009 | 1010 | 4500..=4999
+        )
     }
 
     /// Whether the close asks clients to spread their reconnects (drain, restart).

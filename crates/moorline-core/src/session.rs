@@ -520,12 +520,13 @@ impl Session {
                     });
                 }
             }
-            Some(ServerFrame::Unsubscribed { channel, reason }) => {
-                // The gateway dropped a channel we still want: take it back.
-                if *reason != UnsubscribeReason::Requested && self.channels.contains_key(channel) {
-                    let channel = channel.clone();
-                    self.queue_subscribe(&channel);
-                }
+            // The gateway dropped a channel we still want: take it back.
+            Some(ServerFrame::Unsubscribed { channel, reason })
+                if *reason != UnsubscribeReason::Requested
+                    && self.channels.contains_key(channel) =>
+            {
+                let channel = channel.clone();
+                self.queue_subscribe(&channel);
             }
             _ => {}
         }

@@ -17,6 +17,7 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+#[allow(clippy::option_env_unwrap)] // A missing URL is a setup error: fail loudly.
 fn gateway_ws() -> &'static str {
     option_env!("MOORLINE_GATEWAY_WS")
         .expect("MOORLINE_GATEWAY_WS must name a running gateway; run `cargo xtask test`")

@@ -1,5 +1,6 @@
 //! Sans-IO session tests with a fake clock: every state transition and the known bug
 //! classes of reconnecting WebSocket clients.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use moorline_core::protocol::{ClientFrame, Payload, Position, ServerFrame, UnsubscribeReason};
 use moorline_core::queue::OverflowPolicy;

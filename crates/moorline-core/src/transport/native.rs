@@ -107,7 +107,7 @@ struct Socket {
 }
 
 enum Event {
-    Opened(SocketId, Ws),
+    Opened(SocketId, Box<Ws>),
     Text(SocketId, String),
     Binary(SocketId),
     Closed(SocketId, u16, String),
@@ -135,7 +135,7 @@ async fn run(weak: WeakShared<ClientInner>, notify: Arc<Notify>, url: String) {
                             if engine.session.socket() == Some(id) {
                                 socket = Some(Socket {
                                     id,
-                                    ws,
+                                    ws: *ws,
                                     _live: LiveGuard::new(Live::Socket),
                                 });
                             }
@@ -249,7 +249,7 @@ async fn run(weak: WeakShared<ClientInner>, notify: Arc<Notify>, url: String) {
             _ = notify.notified() => Event::Wake,
             _ = sleep => Event::Timeout,
             (id, result) = connect => match result {
-                Ok(ws) => Event::Opened(id, ws),
+                Ok(ws) => Event::Opened(id, Box::new(ws)),
                 Err(_) => Event::Failed(id),
             },
             (id, message) = read => match message {
