@@ -39,7 +39,7 @@ async fn malformed_json_gets_an_error_frame_and_the_connection_stays_usable() {
     send_text(&mut ws, "[]").await;
     expect_error(&mut ws, ErrorCode::MalformedFrame, None).await;
     still_usable(&mut ws, "bad:after-malformed").await;
-    assert_eq!(gw.stats().error_frames, 3);
+    assert_eq!(gw.stats().errors.get("malformed_frame"), Some(&3));
     gw.shutdown().await;
 }
 

@@ -169,6 +169,8 @@ pub enum ErrorCode {
     NotSubscribed,
     /// Not allowed.
     Forbidden,
+    /// The gateway is shedding load (memory pressure); retry later.
+    Overloaded,
     /// The gateway failed; retry later.
     Internal,
     /// A code this client version does not know.

@@ -34,14 +34,64 @@ pub struct Config {
     #[arg(long, env = "MAX_CHANNELS_PER_CONNECTION", default_value_t = 128)]
     pub max_channels_per_connection: usize,
 
-    /// Most frames waiting to be written to one connection; over it the connection is
-    /// closed as a slow consumer (code 4000).
-    #[arg(long, env = "OUTBOUND_QUEUE_FRAMES", default_value_t = 1024)]
-    pub outbound_queue_frames: usize,
+    /// Most bytes waiting to be written to one connection; over it the connection is
+    /// closed as a slow consumer (code 4000) without a flush.
+    #[arg(long, env = "MAX_OUTBOUND_QUEUE_BYTES", default_value_t = 1024 * 1024)]
+    pub max_outbound_bytes: usize,
+
+    /// Inbound frames (publish, subscribe, ...) per second per connection; a burst of
+    /// twice as many is allowed. Over it a frame gets a `rate_limited` error; a
+    /// connection that keeps flooding is closed with 4502.
+    #[arg(long, env = "MAX_FRAMES_PER_SEC", default_value_t = 100)]
+    pub max_frames_per_sec: u32,
+
+    /// A subscription expires after this many seconds unless the client subscribes
+    /// again (moorline-core refreshes at half the TTL). 0 = never.
+    #[arg(long, env = "SUBSCRIPTION_TTL_SECS", default_value_t = 300)]
+    pub subscription_ttl_secs: u64,
+
+    /// Memory budget in bytes for load shedding. Default: the cgroup's `memory.max`
+    /// when set, else half of the machine's RAM.
+    #[arg(long, env = "MEMORY_BUDGET_BYTES")]
+    pub memory_budget_bytes: Option<u64>,
+
+    /// How often RSS is sampled, in milliseconds.
+    #[arg(long, env = "MEMORY_SAMPLE_MS", default_value_t = 1000)]
+    pub memory_sample_ms: u64,
+
+    /// RSS / budget at which non-critical messages are dropped and new sockets refused.
+    #[arg(long, env = "SHED_SOFT_RATIO", default_value_t = 0.80)]
+    pub shed_soft_ratio: f64,
+
+    /// RSS / budget at which the newest connections are closed with 4002.
+    #[arg(long, env = "SHED_HARD_RATIO", default_value_t = 0.95)]
+    pub shed_hard_ratio: f64,
+
+    /// RSS / budget under which shedding stops (hysteresis).
+    #[arg(long, env = "SHED_RECOVER_RATIO", default_value_t = 0.70)]
+    pub shed_recover_ratio: f64,
+
+    /// Channel-name prefixes whose messages are never shed (comma-separated).
+    #[arg(long, env = "CRITICAL_CHANNEL_PREFIXES", value_delimiter = ',')]
+    pub critical_channel_prefixes: Vec<String>,
 
     /// Messages kept per channel for resuming subscribers.
     #[arg(long, env = "HISTORY_SIZE", default_value_t = 128)]
     pub history_size: usize,
+
+    /// Most open connections on this node; past it new sockets are closed at once
+    /// with 4002 (overloaded, retryable).
+    #[arg(long, env = "MAX_CONNECTIONS_PER_POD", default_value_t = 5000)]
+    pub max_connections: usize,
+
+    /// On SIGTERM / Ctrl-C, spread the retryable 4003 (draining) closes of open
+    /// sockets over this many milliseconds, then exit.
+    #[arg(long, env = "GRACEFUL_SHUTDOWN_MS", default_value_t = 25_000)]
+    pub graceful_shutdown_ms: u64,
+
+    /// When set, `POST /publish` requires `Authorization: Bearer <key>`.
+    #[arg(long, env = "API_KEY")]
+    pub api_key: Option<String>,
 
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "LOG_JSON", default_value_t = false)]
@@ -56,8 +106,19 @@ impl Default for Config {
             heartbeat_timeout_ms: 40_000,
             max_frame_bytes: moorline_core::protocol::DEFAULT_MAX_FRAME_BYTES,
             max_channels_per_connection: 128,
-            outbound_queue_frames: 1024,
+            max_outbound_bytes: 1024 * 1024,
+            max_frames_per_sec: 100,
+            subscription_ttl_secs: 300,
+            memory_budget_bytes: None,
+            memory_sample_ms: 1000,
+            shed_soft_ratio: 0.80,
+            shed_hard_ratio: 0.95,
+            shed_recover_ratio: 0.70,
+            critical_channel_prefixes: Vec::new(),
             history_size: 128,
+            max_connections: 5000,
+            graceful_shutdown_ms: 25_000,
+            api_key: None,
             log_json: false,
         }
     }
@@ -74,6 +135,10 @@ impl Config {
 
     pub(crate) fn ping_interval(&self) -> Duration {
         Duration::from_millis(self.ping_interval_ms.max(1))
+    }
+
+    pub(crate) fn subscription_ttl(&self) -> Option<Duration> {
+        (self.subscription_ttl_secs > 0).then(|| Duration::from_secs(self.subscription_ttl_secs))
     }
 
     pub(crate) fn heartbeat_timeout(&self) -> Duration {
@@ -97,7 +162,21 @@ mod tests {
             parsed.max_channels_per_connection,
             default.max_channels_per_connection
         );
-        assert_eq!(parsed.outbound_queue_frames, default.outbound_queue_frames);
+        assert_eq!(parsed.max_outbound_bytes, default.max_outbound_bytes);
+        assert_eq!(parsed.max_frames_per_sec, default.max_frames_per_sec);
+        assert_eq!(parsed.subscription_ttl_secs, default.subscription_ttl_secs);
+        assert_eq!(parsed.memory_budget_bytes, default.memory_budget_bytes);
+        assert_eq!(parsed.memory_sample_ms, default.memory_sample_ms);
+        assert_eq!(parsed.shed_soft_ratio, default.shed_soft_ratio);
+        assert_eq!(parsed.shed_hard_ratio, default.shed_hard_ratio);
+        assert_eq!(parsed.shed_recover_ratio, default.shed_recover_ratio);
+        assert_eq!(
+            parsed.critical_channel_prefixes,
+            default.critical_channel_prefixes
+        );
         assert_eq!(parsed.history_size, default.history_size);
+        assert_eq!(parsed.max_connections, default.max_connections);
+        assert_eq!(parsed.graceful_shutdown_ms, default.graceful_shutdown_ms);
+        assert_eq!(parsed.api_key, default.api_key);
     }
 }

@@ -6,6 +6,7 @@
 //! removed with its last subscriber, so the hub holds nothing for closed connections.
 
 use crate::connection::ConnHandle;
+use crate::shedding::{Shed, Shedder};
 use crate::stats::Stats;
 use axum::extract::ws::Utf8Bytes;
 use moorline_core::protocol::{Payload, Position, ServerFrame};
@@ -41,6 +42,7 @@ pub struct Hub {
     history_size: usize,
     epochs: AtomicU64,
     stats: Arc<Stats>,
+    shedder: Arc<Shedder>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -52,12 +54,13 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
-    pub(crate) fn new(history_size: usize, stats: Arc<Stats>) -> Self {
+    pub(crate) fn new(history_size: usize, stats: Arc<Stats>, shedder: Arc<Shedder>) -> Self {
         Self {
             channels: Mutex::new(HashMap::new()),
             history_size,
             epochs: AtomicU64::new(0),
             stats,
+            shedder,
         }
     }
 
@@ -86,17 +89,19 @@ impl Hub {
         request: u64,
         channel: &str,
         resume: Option<&Position>,
+        ttl_secs: u64,
     ) {
         let mut channels = self.lock();
-        let entry = channels
-            .entry(channel.to_owned())
-            .or_insert_with(|| Channel {
+        let entry = channels.entry(channel.to_owned()).or_insert_with(|| {
+            self.stats.channels.fetch_add(1, Ordering::Relaxed);
+            Channel {
                 epoch: self.new_epoch(),
                 last_offset: 0,
                 subscribers: HashMap::new(),
                 history: VecDeque::new(),
                 subscribes_total: 0,
-            });
+            }
+        });
         entry.subscribes_total += 1;
         if entry.subscribers.insert(conn, handle.clone()).is_none() {
             self.stats.subscriptions.fetch_add(1, Ordering::Relaxed);
@@ -108,7 +113,7 @@ impl Hub {
                 offset: entry.last_offset,
                 epoch: entry.epoch.clone(),
             },
-            ttl_secs: 0,
+            ttl_secs,
         };
         handle.send(subscribed.to_text().into());
         if let Some(resume) = resume.filter(|r| r.epoch == entry.epoch) {
@@ -139,6 +144,7 @@ impl Hub {
         }
         if entry.subscribers.is_empty() {
             channels.remove(channel);
+            self.stats.channels.fetch_sub(1, Ordering::Relaxed);
         }
         removed
     }
@@ -157,12 +163,14 @@ impl Hub {
 
     /// Publish to a channel: give the message the next offset, serialize it once,
     /// queue it to every subscriber. Returns the offset, or 0 when the channel has no
-    /// subscriber (nothing is stored).
-    pub fn publish(&self, channel: &str, data: Payload) -> u64 {
+    /// subscriber (nothing is stored; counted as a `no_subscribers` drop). Under
+    /// memory pressure a non-critical channel's message is refused with [`Shed`].
+    pub fn publish(&self, channel: &str, data: Payload) -> Result<u64, Shed> {
+        self.shedder.admit_message(channel)?;
         let mut channels = self.lock();
         let Some(entry) = channels.get_mut(channel) else {
-            self.stats.published_unheard.fetch_add(1, Ordering::Relaxed);
-            return 0;
+            self.stats.drops.add("no_subscribers", 1);
+            return Ok(0);
         };
         entry.last_offset += 1;
         let offset = entry.last_offset;
@@ -187,8 +195,8 @@ impl Hub {
             }
         }
         self.stats.published.fetch_add(1, Ordering::Relaxed);
-        self.stats.delivered.fetch_add(delivered, Ordering::Relaxed);
-        offset
+        self.stats.fanout.observe(delivered as f64);
+        Ok(offset)
     }
 
     /// Channels with at least one subscriber.

@@ -22,22 +22,31 @@ async fn main() -> anyhow::Result<()> {
         "moorline-gateway listening on ws://{}/ws",
         gateway.local_addr()
     );
-    let token = gateway.shutdown_token();
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("interrupt: shutting down");
-        token.cancel();
-    });
-    #[cfg(unix)]
-    {
-        let token = gateway.shutdown_token();
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::spawn(async move {
-            term.recv().await;
-            tracing::info!("SIGTERM: shutting down");
-            token.cancel();
-        });
-    }
-    gateway.wait().await?;
+    shutdown_signal().await;
+    tracing::info!("shutdown signal: draining");
+    gateway.drain().await;
+    tracing::info!("drained; exiting");
     Ok(())
+}
+
+/// SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
 }

@@ -1,0 +1,192 @@
+//! HTTP routes: the WebSocket upgrade, probes, metrics, stats and the publish API.
+
+use crate::connection::{self, Admission};
+use crate::hub::ChannelStats;
+use crate::AppState;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use moorline_core::protocol::{validate_channel, ErrorCode, PROTOCOL_VERSION};
+use moorline_core::CloseCode;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// The gateway's router.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/ws", get(ws_handler))
+        .route("/metrics", get(metrics_handler))
+        .route("/stats", get(stats_handler))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz_handler))
+        .route("/publish", post(publish_handler))
+        .with_state(state)
+}
+
+fn unavailable(reason: &'static str) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "5")],
+        reason,
+    )
+        .into_response()
+}
+
+async fn ws_handler(
+    upgrade: WebSocketUpgrade,
+    Query(query): Query<HashMap<String, String>>,
+    State(state): State<Arc<AppState>>,
+) -> Response {
+    if state.draining.load(Ordering::Relaxed) {
+        state.stats.refused.add("draining", 1);
+        return unavailable("draining");
+    }
+    if !state.shedder.admit_connection() {
+        // Upgrading would cost memory we do not have: refuse before it.
+        state.stats.refused.add("memory_pressure", 1);
+        return unavailable("overloaded");
+    }
+    let version_ok = query
+        .get("v")
+        .is_none_or(|v| v.parse::<u32>() == Ok(PROTOCOL_VERSION));
+    let admission = if !version_ok {
+        state.stats.refused.add("protocol_version", 1);
+        Admission::Refuse(CloseCode::BadProtocol, "unsupported protocol version")
+    } else if state.stats.connections.load(Ordering::Relaxed)
+        >= i64::try_from(state.config.max_connections).unwrap_or(i64::MAX)
+    {
+        state.stats.refused.add("max_connections", 1);
+        Admission::Refuse(CloseCode::Overloaded, "connection limit reached")
+    } else {
+        Admission::Accept
+    };
+    let conn = state.next_conn.fetch_add(1, Ordering::Relaxed) + 1;
+    // Frames a bit larger than the limit still get a clear error frame; far larger
+    // ones are cut off by the socket layer with 1009.
+    let hard_limit = state.config.max_frame_bytes.saturating_mul(4).max(1024);
+    let span = tracing::info_span!("conn", id = conn);
+    upgrade
+        .max_message_size(hard_limit)
+        .max_frame_size(hard_limit)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| {
+            connection::serve(socket, state, conn, admission).instrument(span)
+        })
+        .into_response()
+}
+
+async fn readyz_handler(State(state): State<Arc<AppState>>) -> Response {
+    if state.draining.load(Ordering::Relaxed) {
+        unavailable("draining")
+    } else {
+        (StatusCode::OK, "ready").into_response()
+    }
+}
+
+async fn metrics_handler(State(state): State<Arc<AppState>>) -> Response {
+    let mut text = String::new();
+    match prometheus_client::encoding::text::encode(&mut text, &state.registry) {
+        Ok(()) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+async fn stats_handler(
+    Query(query): Query<HashMap<String, String>>,
+    State(state): State<Arc<AppState>>,
+) -> Response {
+    let mut body = serde_json::to_value(state.stats.snapshot()).unwrap_or_default();
+    if let (Some(name), Some(obj)) = (query.get("channel"), body.as_object_mut()) {
+        let channel = state.hub.channel_stats(name).unwrap_or(ChannelStats {
+            subscribers: 0,
+            subscribes_total: 0,
+            last_offset: 0,
+        });
+        obj.insert(
+            "channel".into(),
+            serde_json::to_value(channel).unwrap_or_default(),
+        );
+    }
+    // Read-only counters: browser tests on another origin may read them.
+    ([(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], Json(body)).into_response()
+}
+
+/// Body of `POST /publish`.
+#[derive(Debug, serde::Deserialize)]
+struct PublishBody {
+    channel: String,
+    data: serde_json::Value,
+}
+
+fn error_response(status: StatusCode, code: ErrorCode, message: String) -> Response {
+    (
+        status,
+        Json(serde_json::json!({ "code": code, "message": message })),
+    )
+        .into_response()
+}
+
+async fn publish_handler(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(key) = state.config.api_key.as_deref() {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given != Some(key) {
+            return error_response(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Forbidden,
+                "missing or wrong API key".into(),
+            );
+        }
+    }
+    if body.len() > state.config.max_frame_bytes {
+        return error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::FrameTooLarge,
+            format!("the limit is {} bytes", state.config.max_frame_bytes),
+        );
+    }
+    let body: PublishBody = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(err) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::MalformedFrame,
+                err.to_string(),
+            )
+        }
+    };
+    if let Err(err) = validate_channel(&body.channel) {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidChannel,
+            err.to_string(),
+        );
+    }
+    match state.hub.publish(&body.channel, body.data.into()) {
+        Ok(offset) => Json(serde_json::json!({ "offset": offset })).into_response(),
+        Err(shed) => error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Overloaded,
+            shed.to_string(),
+        ),
+    }
+}
