@@ -78,10 +78,8 @@ impl Default for Stats {
             shedding_level: AtomicI64::new(0),
             shed_events: Tally::default(),
             draining: AtomicI64::new(0),
-            fanout: Histogram::new(
-                [0.0, 1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0].into_iter(),
-            ),
-            ping_rtt: Histogram::new([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0].into_iter()),
+            fanout: Histogram::new([0.0, 1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0]),
+            ping_rtt: Histogram::new([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]),
         }
     }
 }
