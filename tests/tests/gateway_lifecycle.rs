@@ -104,10 +104,12 @@ async fn slow_consumer_is_closed_and_others_get_every_message() {
     // reading `fast` as we go.
     let payload = "x".repeat(16 * 1024);
     let mut received = 0u64;
+    let mut max_outbound = 0i64;
     for n in 1..=400u64 {
         gw.hub()
             .publish("slow:c", serde_json::json!({"n": n, "pad": payload}).into())
             .unwrap();
+        max_outbound = max_outbound.max(gw.stats().outbound_bytes);
         while let Ok(Some(Ok(Message::Text(text)))) =
             tokio::time::timeout(Duration::from_millis(1), fast.next()).await
         {
@@ -136,6 +138,10 @@ async fn slow_consumer_is_closed_and_others_get_every_message() {
     );
     assert!(eventually(Duration::from_secs(5), || gw.stats().subscriptions == 1).await);
     assert_eq!(gw.hub().channel_stats("slow:c").unwrap().subscribers, 1);
+    // Two connections, each bounded by 64 KiB of queued frames.
+    println!("slow consumer: most outbound bytes queued at once {max_outbound}");
+    assert!(max_outbound <= 2 * 64 * 1024, "{max_outbound}");
+    assert_eq!(gw.stats().drops.get("slow_consumer"), Some(&1));
     gw.shutdown().await;
 }
 

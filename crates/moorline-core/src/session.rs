@@ -196,6 +196,8 @@ pub enum Action {
 #[derive(Debug, Clone, Default)]
 struct ChannelState {
     position: Option<Position>,
+    /// When to subscribe again to refresh the gateway's TTL.
+    refresh_at: Option<Instant>,
 }
 
 /// Counters the session keeps; part of the client's metrics snapshot.
@@ -312,14 +314,23 @@ impl Session {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             ConnectionState::Connecting => self.connect_deadline,
-            ConnectionState::Open => self
-                .config
-                .heartbeat_timeout
-                .and_then(|t| self.last_inbound.map(|at| at + t)),
+            ConnectionState::Open => {
+                let refresh = self.channels.values().filter_map(|c| c.refresh_at).min();
+                match (self.heartbeat_deadline(), refresh) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
             ConnectionState::Reconnecting => self.retry_at,
             ConnectionState::Closing => self.close_deadline,
             ConnectionState::Idle | ConnectionState::Closed => None,
         }
+    }
+
+    fn heartbeat_deadline(&self) -> Option<Instant> {
+        self.config
+            .heartbeat_timeout
+            .and_then(|t| self.last_inbound.map(|at| at + t))
     }
 
     /// The next frame to write, when the socket is open: control frames first
@@ -498,13 +509,16 @@ impl Session {
                 id,
                 channel,
                 position,
-                ..
+                ttl_secs,
             }) => {
                 self.inflight.remove(id);
                 if let Some(state) = self.channels.get_mut(channel) {
                     if state.position.is_none() {
                         state.position = Some(position.clone());
                     }
+                    // Refresh at half the TTL so one lost refresh still leaves time.
+                    state.refresh_at =
+                        (*ttl_secs > 0).then(|| now + Duration::from_secs(*ttl_secs) / 2);
                 }
             }
             Some(ServerFrame::Message {
@@ -584,6 +598,9 @@ impl Session {
             ConnectionState::Connecting => {
                 self.dropped(CloseCode::Abnormal, "connect timeout", now)
             }
+            ConnectionState::Open if self.heartbeat_deadline().is_none_or(|d| now < d) => {
+                self.refresh_due(now)
+            }
             ConnectionState::Open => {
                 self.stats.heartbeat_timeouts += 1;
                 if let Some(socket) = self.socket {
@@ -629,12 +646,37 @@ impl Session {
         self.next_request
     }
 
+    /// Subscribe again to every channel whose TTL refresh is due (no resume position:
+    /// the subscription is live, nothing was missed).
+    fn refresh_due(&mut self, now: Instant) {
+        let due: Vec<String> = self
+            .channels
+            .iter_mut()
+            .filter(|(_, c)| c.refresh_at.is_some_and(|at| at <= now))
+            .map(|(name, c)| {
+                c.refresh_at = None;
+                name.clone()
+            })
+            .collect();
+        for channel in due {
+            self.queue_frame_subscribe(&channel, false);
+        }
+    }
+
     fn queue_subscribe(&mut self, channel: &str) -> Option<u64> {
+        self.queue_frame_subscribe(channel, true)
+    }
+
+    fn queue_frame_subscribe(&mut self, channel: &str, resume: bool) -> Option<u64> {
         if self.state != ConnectionState::Open {
             return None;
         }
         let id = self.request_id();
-        let resume = self.channels.get(channel).and_then(|c| c.position.clone());
+        let resume = if resume {
+            self.channels.get(channel).and_then(|c| c.position.clone())
+        } else {
+            None
+        };
         self.inflight.insert(id, channel.to_owned());
         self.control.push_back(ClientFrame::Subscribe {
             id,
@@ -704,6 +746,9 @@ impl Session {
         self.release_socket();
         self.control.clear();
         self.inflight.clear();
+        for channel in self.channels.values_mut() {
+            channel.refresh_at = None;
+        }
         self.connect_deadline = None;
         if !code.is_retryable() {
             self.fail_outbox(SendError::Closed);

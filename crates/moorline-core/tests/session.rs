@@ -591,3 +591,48 @@ fn reconnect_now_replaces_the_socket_once() {
     assert!(acts.contains(&Action::Release(socket)));
     assert_eq!(s.state(), ConnectionState::Connecting);
 }
+
+#[test]
+fn subscriptions_with_a_ttl_are_refreshed_at_half_the_ttl_without_resume() {
+    let mut clock = Clock::new();
+    let cfg = SessionConfig {
+        heartbeat_timeout: None,
+        ..config()
+    };
+    let (mut s, socket) = open_session(cfg, &clock);
+    let id = s.subscribe("a").unwrap();
+    transmits(&mut s);
+    let subscribed = ServerFrame::Subscribed {
+        id,
+        channel: "a".into(),
+        position: Position {
+            offset: 4,
+            epoch: "e".into(),
+        },
+        ttl_secs: 60,
+    };
+    s.on_inbound(socket, Some(&subscribed), clock.now());
+    assert_eq!(
+        s.poll_timeout(),
+        Some(clock.now() + Duration::from_secs(30))
+    );
+    clock.advance(Duration::from_secs(29));
+    s.handle_timeout(clock.now());
+    assert!(transmits(&mut s).is_empty(), "not yet");
+    clock.advance(Duration::from_secs(1));
+    s.handle_timeout(clock.now());
+    match &transmits(&mut s)[..] {
+        [ClientFrame::Subscribe {
+            channel, resume, ..
+        }] => {
+            assert_eq!(channel, "a");
+            assert_eq!(resume, &None, "a refresh asks for no replay");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Until the gateway answers, no second refresh.
+    clock.advance(Duration::from_secs(60));
+    s.handle_timeout(clock.now());
+    assert!(transmits(&mut s).is_empty());
+    assert_eq!(s.state(), ConnectionState::Open);
+}
