@@ -3,7 +3,6 @@
 //! printed RSS is this test's.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use futures_util::SinkExt;
 use moorline_core::protocol::ServerFrame;
 use moorline_tests::{
     eventually, gateway, http, next_frame, prometheus_value, raw, send_text, test_config,
