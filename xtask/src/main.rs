@@ -8,9 +8,13 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 /// Crates with browser tests (run under wasm-bindgen-test-runner in headless Chromium).
-const BROWSER_CRATES: &[&str] = &["moorline-core"];
+const BROWSER_CRATES: &[&str] = &["moorline-core", "moorline-leptos"];
 /// Crates linted for wasm32.
-const WASM_CRATES: &[&str] = &["moorline-core"];
+const WASM_CRATES: &[&str] = &["moorline-core", "moorline-leptos", "moorline-browser-kit"];
+/// Crates with an `ssr` feature that must build (warning-free) for the server.
+const SSR_CRATES: &[&str] = &["moorline-leptos"];
+/// The API key of the gateway under test (admin endpoints need one).
+const TEST_API_KEY: &str = "moorline-test-key";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 fn main() -> ExitCode {
@@ -204,7 +208,16 @@ impl GatewayProcess {
             .map(PathBuf::from)
             .unwrap_or_else(|_| root().join("target"));
         let mut child = Command::new(target.join("debug").join("moorline-gateway"))
-            .args(["--addr", "127.0.0.1:0"])
+            .args([
+                "--addr",
+                "127.0.0.1:0",
+                "--cors-allow-origin",
+                "*",
+                "--api-key",
+                TEST_API_KEY,
+            ])
+            // Browser tests publish thousands of frames from one page.
+            .args(["--max-frames-per-sec", "1000000"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
@@ -290,6 +303,22 @@ fn test() -> Result<bool> {
         cmd.args(["--", "-D", "warnings"]);
         Ok((run(&mut cmd)?, None))
     });
+    stage("ssr check", &mut || {
+        let mut ok = true;
+        for krate in SSR_CRATES {
+            ok &= run(cargo().args([
+                "clippy",
+                "-p",
+                krate,
+                "--features",
+                "ssr",
+                "--",
+                "-D",
+                "warnings",
+            ]))?;
+        }
+        Ok((ok, None))
+    });
     stage("native tests", &mut || {
         let (ok, counts) = run_counted(cargo().args(["test", "--workspace", "--color", "never"]))?;
         Ok((ok, Some(counts)))
@@ -299,7 +328,6 @@ fn test() -> Result<bool> {
         let mut ok = true;
         let mut total = Counts::default();
         for krate in BROWSER_CRATES {
-            let dir = root().join("crates").join(krate);
             let mut cmd = cargo();
             cmd.args([
                 "test",
@@ -312,10 +340,11 @@ fn test() -> Result<bool> {
             ])
             .env("CHROMEDRIVER", CHROMEDRIVER)
             .env("MOORLINE_GATEWAY_WS", &gateway.ws_url)
+            .env("MOORLINE_GATEWAY_KEY", TEST_API_KEY)
             .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
             .env(
                 "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
-                dir.join("webdriver.json"),
+                root().join("webdriver.json"),
             );
             let (passed, counts) = run_counted(&mut cmd)?;
             ok &= passed;

@@ -10,6 +10,7 @@
 //! - [`registry`]: ref-counted channel subscriptions with generation ids and a linger.
 //! - [`queue`]: bounded queues with a named [`OverflowPolicy`]; every drop is counted.
 //! - [`metrics`]: client snapshots and process-wide live-resource counters.
+//! - [`keyed`]: a bounded map of the latest value per key, with a named eviction policy.
 //! - [`Client`]: all of it over the browser `WebSocket` (wasm32) or tokio-tungstenite
 //!   (feature `native`).
 //!
@@ -61,6 +62,7 @@
 mod client;
 mod close_code;
 mod engine;
+pub mod keyed;
 pub mod metrics;
 pub mod protocol;
 pub mod queue;
@@ -73,6 +75,7 @@ pub use client::{
 };
 pub use close_code::CloseCode;
 pub use engine::{ClientErrorEvent, ClientEvent};
+pub use keyed::{EvictionPolicy, KeyedMap};
 pub use metrics::{live, ClientMetrics, LiveCounts};
 pub use queue::OverflowPolicy;
 pub use registry::RegistryConfig;

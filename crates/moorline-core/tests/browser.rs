@@ -9,23 +9,15 @@
 
 use futures_util::StreamExt;
 use gloo_timers::future::TimeoutFuture;
+use moorline_browser_kit::{
+    channel_stat, eventually, force_gc, gateway_ws, js_heap, log, stats, unique, wait_subscribers,
+    wasm_memory,
+};
 use moorline_core::{live, Client, ClientOptions, ConnectionState, LiveCounts, RegistryConfig};
 use std::time::Duration;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-#[allow(clippy::option_env_unwrap)] // A missing URL is a setup error: fail loudly.
-fn gateway_ws() -> &'static str {
-    option_env!("MOORLINE_GATEWAY_WS")
-        .expect("MOORLINE_GATEWAY_WS must name a running gateway; run `cargo xtask test`")
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", (js_sys::Math::random() * 1e12) as u64)
-}
 
 fn options(linger_ms: u64) -> ClientOptions {
     ClientOptions {
@@ -35,37 +27,6 @@ fn options(linger_ms: u64) -> ClientOptions {
         },
         ..ClientOptions::default()
     }
-}
-
-/// GET the gateway's `/stats?channel=NAME` as JSON.
-async fn stats(channel: &str) -> serde_json::Value {
-    let http = gateway_ws()
-        .replace("ws://", "http://")
-        .replace("/ws", "/stats");
-    let url = format!("{http}?channel={channel}");
-    let window = web_sys::window().unwrap();
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(&url))
-        .await
-        .unwrap()
-        .dyn_into()
-        .unwrap();
-    let text = JsFuture::from(response.text().unwrap()).await.unwrap();
-    serde_json::from_str(&text.as_string().unwrap()).unwrap()
-}
-
-async fn channel_stat(channel: &str, field: &str) -> u64 {
-    stats(channel).await["channel"][field].as_u64().unwrap()
-}
-
-/// Poll `check` every 10 ms for at most `ms` milliseconds.
-async fn eventually(ms: u32, mut check: impl FnMut() -> bool) -> bool {
-    for _ in 0..ms / 10 {
-        if check() {
-            return true;
-        }
-        TimeoutFuture::new(10).await;
-    }
-    check()
 }
 
 async fn open_client(linger_ms: u64) -> Client {
@@ -102,12 +63,7 @@ async fn connect_subscribe_receive_in_order() {
         "connected"
     );
     // Wait for the subscription to be live at the gateway before publishing.
-    for _ in 0..500 {
-        if channel_stat(&channel, "subscribers").await == 1 {
-            break;
-        }
-        TimeoutFuture::new(10).await;
-    }
+    assert!(wait_subscribers(&channel, 1).await);
     for n in 1..=50u32 {
         client.publish(&channel, &n).unwrap();
     }
@@ -129,12 +85,7 @@ async fn dropped_subscription_gets_nothing_and_the_gateway_forgets_it_after_the_
     let channel = unique("br:drop");
     let a = client.subscribe::<u32>(&channel).unwrap();
     let mut b = client.subscribe::<u32>(&channel).unwrap();
-    for _ in 0..500 {
-        if channel_stat(&channel, "subscribers").await == 1 {
-            break;
-        }
-        TimeoutFuture::new(10).await;
-    }
+    assert!(wait_subscribers(&channel, 1).await);
     drop(a);
     assert_eq!(client.metrics().subscriptions, 1);
     let delivered = client.metrics().delivered;
@@ -169,12 +120,7 @@ async fn remount_inside_the_linger_is_one_socket_and_one_subscribe() {
     let sockets_before = live().sockets;
     let channel = unique("br:remount");
     let first = client.subscribe::<u32>(&channel).unwrap();
-    for _ in 0..500 {
-        if channel_stat(&channel, "subscribers").await == 1 {
-            break;
-        }
-        TimeoutFuture::new(10).await;
-    }
+    assert!(wait_subscribers(&channel, 1).await);
     drop(first);
     let mut second = client.subscribe::<u32>(&channel).unwrap();
     TimeoutFuture::new(100).await;
@@ -219,30 +165,6 @@ async fn close_sends_1000_and_leaves_no_callback() {
     assert_eq!(live().sockets, 0);
 }
 
-fn js_heap() -> Option<f64> {
-    let perf = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("performance")).ok()?;
-    let memory = js_sys::Reflect::get(&perf, &JsValue::from_str("memory")).ok()?;
-    js_sys::Reflect::get(&memory, &JsValue::from_str("usedJSHeapSize"))
-        .ok()?
-        .as_f64()
-}
-
-async fn force_gc() {
-    let gc = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("gc"))
-        .expect("globalThis.gc (chrome --js-flags=--expose-gc)");
-    let gc: js_sys::Function = gc.dyn_into().expect("gc is a function");
-    for _ in 0..3 {
-        gc.call0(&JsValue::NULL).unwrap();
-        TimeoutFuture::new(50).await;
-    }
-}
-
-fn wasm_memory() -> f64 {
-    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().dyn_into().unwrap();
-    let buffer: js_sys::ArrayBuffer = memory.buffer().dyn_into().unwrap();
-    buffer.byte_length() as f64
-}
-
 async fn cycles(n: usize, channel: &str) {
     for _ in 0..n {
         let client = Client::connect(gateway_ws(), options(20)).unwrap();
@@ -266,19 +188,18 @@ async fn thousand_connect_subscribe_drop_cycles_leak_nothing() {
     let channel = unique("br:cycles");
     cycles(50, &channel).await;
     force_gc().await;
-    let heap_before = js_heap().expect("performance.memory (chrome --enable-precise-memory-info)");
+    let heap_before = js_heap();
     let wasm_before = wasm_memory();
     cycles(CYCLES, &channel).await;
     force_gc().await;
-    let heap_after = js_heap().unwrap();
+    let heap_after = js_heap();
     let wasm_after = wasm_memory();
     let delta = heap_after - heap_before;
-    web_sys::console::log_1(
+    log(
         &format!(
             "memory gate: {CYCLES} cycles; JS heap {heap_before:.0} -> {heap_after:.0} bytes (delta {delta:+.0}, bound {HEAP_BOUND:.0}); wasm memory {wasm_before:.0} -> {wasm_after:.0} bytes; live {:?}",
             live()
-        )
-        .into(),
+        ),
     );
     assert!(delta < HEAP_BOUND, "JS heap grew by {delta} bytes");
     assert!(live().is_zero());

@@ -93,6 +93,11 @@ pub struct Config {
     #[arg(long, env = "API_KEY")]
     pub api_key: Option<String>,
 
+    /// Allow browser pages of this origin (`*` for any) to call the HTTP endpoints
+    /// (`/stats`, `/publish`, `/admin/*`). Default: no CORS headers.
+    #[arg(long, env = "CORS_ALLOW_ORIGIN")]
+    pub cors_allow_origin: Option<String>,
+
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "LOG_JSON", default_value_t = false)]
     pub log_json: bool,
@@ -119,6 +124,7 @@ impl Default for Config {
             max_connections: 5000,
             graceful_shutdown_ms: 25_000,
             api_key: None,
+            cors_allow_origin: None,
             log_json: false,
         }
     }

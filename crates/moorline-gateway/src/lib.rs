@@ -32,6 +32,7 @@
 //! | `/stats` | the same counters as JSON; `?channel=NAME` adds that channel's stats |
 //! | `/healthz` | 200 while the process runs |
 //! | `/readyz` | 200, or 503 while draining |
+//! | `POST /admin/disconnect?code=N` | close every connection with `N` (default 1012); needs `--api-key` |
 //! | `POST /publish` | `{"channel": …, "data": …}` → `{"offset": n}`; `Authorization: Bearer KEY` when `--api-key` is set |
 
 mod config;
@@ -93,6 +94,15 @@ impl AppState {
 
     fn open_handles(&self) -> Vec<connection::ConnHandle> {
         self.conns().values().cloned().collect()
+    }
+
+    /// Close every open connection with `code`; returns how many.
+    pub(crate) fn close_all(&self, code: CloseCode, reason: &'static str) -> usize {
+        let handles = self.open_handles();
+        for handle in &handles {
+            handle.close(code, reason);
+        }
+        handles.len()
     }
 
     /// Close the newest tenth (at least one) of the open connections with 4002.
@@ -210,9 +220,8 @@ impl Gateway {
 
     /// Stop at once: close every connection with 1001, stop the listener, wait.
     pub async fn shutdown(self) {
-        for handle in self.state.open_handles() {
-            handle.close(CloseCode::GoingAway, "server shutting down");
-        }
+        self.state
+            .close_all(CloseCode::GoingAway, "server shutting down");
         self.state.shutdown.cancel();
         let _ = self.server.await;
     }
@@ -250,9 +259,7 @@ impl Gateway {
         while state.stats.connections.load(Ordering::Relaxed) > 0 && started.elapsed() < window {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        for handle in state.open_handles() {
-            handle.close(CloseCode::GoingAway, "server shutting down");
-        }
+        state.close_all(CloseCode::GoingAway, "server shutting down");
         state.shutdown.cancel();
         let _ = self.server.await;
     }

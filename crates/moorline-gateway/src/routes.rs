@@ -5,7 +5,7 @@ use crate::hub::ChannelStats;
 use crate::AppState;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,6 +14,7 @@ use moorline_core::CloseCode;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
 /// The gateway's router.
@@ -25,7 +26,61 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz_handler))
         .route("/publish", post(publish_handler))
+        .route("/admin/disconnect", post(disconnect_handler))
+        .layer(cors(state.config.cors_allow_origin.as_deref()))
         .with_state(state)
+}
+
+fn cors(origin: Option<&str>) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+    match origin {
+        None => CorsLayer::new(),
+        Some("*") => layer.allow_origin(AllowOrigin::any()),
+        Some(origin) => match HeaderValue::from_str(origin) {
+            Ok(value) => layer.allow_origin(value),
+            Err(_) => CorsLayer::new(),
+        },
+    }
+}
+
+/// Whether the request carries the configured API key. Without a key configured,
+/// `required` decides: the publish API is then open, admin endpoints are closed.
+fn authorized(state: &AppState, headers: &HeaderMap, required: bool) -> bool {
+    match state.config.api_key.as_deref() {
+        Some(key) => {
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                == Some(key)
+        }
+        None => !required,
+    }
+}
+
+/// `POST /admin/disconnect?code=N`: close every connection with `code` (default
+/// 1012, service restart). Needs the API key; refused when none is configured.
+async fn disconnect_handler(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if !authorized(&state, &headers, true) {
+        return error_response(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "admin endpoints need --api-key and its bearer token".into(),
+        );
+    }
+    let code = query
+        .get("code")
+        .and_then(|c| c.parse::<u16>().ok())
+        .map_or(CloseCode::ServiceRestart, CloseCode::from);
+    let closed = state.close_all(code, "closed by an operator");
+    tracing::info!(closed, code = code.as_u16(), "admin disconnect");
+    Json(serde_json::json!({ "closed": closed })).into_response()
 }
 
 fn unavailable(reason: &'static str) -> Response {
@@ -120,8 +175,7 @@ async fn stats_handler(
             serde_json::to_value(channel).unwrap_or_default(),
         );
     }
-    // Read-only counters: browser tests on another origin may read them.
-    ([(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], Json(body)).into_response()
+    Json(body).into_response()
 }
 
 /// Body of `POST /publish`.
@@ -144,18 +198,12 @@ async fn publish_handler(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Some(key) = state.config.api_key.as_deref() {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if given != Some(key) {
-            return error_response(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::Forbidden,
-                "missing or wrong API key".into(),
-            );
-        }
+    if !authorized(&state, &headers, false) {
+        return error_response(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden,
+            "missing or wrong API key".into(),
+        );
     }
     if body.len() > state.config.max_frame_bytes {
         return error_response(
