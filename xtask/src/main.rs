@@ -8,11 +8,16 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 /// Crates with browser tests (run under wasm-bindgen-test-runner in headless Chromium).
-const BROWSER_CRATES: &[&str] = &["moorline-core", "moorline-leptos"];
+const BROWSER_CRATES: &[&str] = &["moorline-core", "moorline-leptos", "moorline-yew"];
 /// Crates linted for wasm32.
-const WASM_CRATES: &[&str] = &["moorline-core", "moorline-leptos", "moorline-browser-kit"];
+const WASM_CRATES: &[&str] = &[
+    "moorline-core",
+    "moorline-leptos",
+    "moorline-yew",
+    "moorline-browser-kit",
+];
 /// Crates with an `ssr` feature that must build (warning-free) for the server.
-const SSR_CRATES: &[&str] = &["moorline-leptos"];
+const SSR_CRATES: &[&str] = &["moorline-leptos", "moorline-yew"];
 /// The API key of the gateway under test (admin endpoints need one).
 const TEST_API_KEY: &str = "moorline-test-key";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";

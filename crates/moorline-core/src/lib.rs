@@ -62,6 +62,7 @@
 mod client;
 mod close_code;
 mod engine;
+mod hook_error;
 pub mod keyed;
 pub mod metrics;
 pub mod protocol;
@@ -75,6 +76,7 @@ pub use client::{
 };
 pub use close_code::CloseCode;
 pub use engine::{ClientErrorEvent, ClientEvent};
+pub use hook_error::RealtimeError;
 pub use keyed::{EvictionPolicy, KeyedMap};
 pub use metrics::{live, ClientMetrics, LiveCounts};
 pub use queue::OverflowPolicy;

@@ -1,7 +1,7 @@
 //! The callables a hook returns. Plain reference-counted functions rather than arena
 //! values: calling one after the component unmounted is safe and does nothing.
 
-use crate::RealtimeError;
+use moorline_core::RealtimeError;
 use std::fmt;
 use std::sync::Arc;
 

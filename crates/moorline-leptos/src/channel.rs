@@ -2,8 +2,8 @@
 
 use crate::callables::{Publish, Trigger};
 use crate::driver::{drive, StatusSignals};
-use crate::RealtimeError;
 use leptos::prelude::*;
+use moorline_core::RealtimeError;
 use moorline_core::{ClientMetrics, ClientOptions, ConnectionState};
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -1,6 +1,6 @@
 //! `provide_realtime`: one shared client in context for every hook below it.
 
-use crate::RealtimeError;
+use moorline_core::RealtimeError;
 use moorline_core::{Client, ClientOptions};
 use send_wrapper::SendWrapper;
 

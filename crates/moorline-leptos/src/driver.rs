@@ -4,8 +4,8 @@
 //! late item can never touch a disposed signal.
 
 use crate::callables::{Publish, Trigger};
-use crate::RealtimeError;
 use leptos::prelude::*;
+use moorline_core::RealtimeError;
 use moorline_core::{ClientMetrics, ClientOptions, ConnectionState, Message};
 use std::sync::{Arc, Mutex};
 

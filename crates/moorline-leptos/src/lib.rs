@@ -57,7 +57,6 @@ mod callables;
 mod channel;
 mod context;
 mod driver;
-mod error;
 mod keyed;
 
 pub use callables::{Publish, Trigger};
@@ -66,9 +65,8 @@ pub use channel::{
     UseRealtimeChannelReturn,
 };
 pub use context::{provide_realtime, RealtimeContext};
-pub use error::RealtimeError;
 pub use keyed::{
     use_realtime_keyed, use_realtime_keyed_with_options, UseRealtimeKeyedOptions,
     UseRealtimeKeyedReturn,
 };
-pub use moorline_core::{ClientOptions, ConnectionState, EvictionPolicy, KeyedMap};
+pub use moorline_core::{ClientOptions, ConnectionState, EvictionPolicy, KeyedMap, RealtimeError};

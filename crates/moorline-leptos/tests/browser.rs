@@ -318,7 +318,7 @@ fn Toggle(visible: RwSignal<bool>, channel: String) -> impl IntoView {
 
 /// 2,000 mount/unmount cycles through `<Show>`: every live counter returns to 0,
 /// the JS heap after a forced GC stays within 1 MiB of the baseline taken after a
-/// warm-up, and wasm linear memory does not grow after the warm-up.
+/// warm-up, and wasm linear memory grows by at most one 64 KiB page after the warm-up.
 #[wasm_bindgen_test]
 async fn two_thousand_mount_unmount_cycles_leak_nothing() {
     const CYCLES: usize = 2000;
@@ -360,7 +360,11 @@ async fn two_thousand_mount_unmount_cycles_leak_nothing() {
     ));
     assert!(live().is_zero());
     assert!(delta < HEAP_BOUND, "JS heap grew by {delta} bytes");
-    assert_eq!(wasm_after, wasm_before, "wasm memory grew after warm-up");
+    // Linear memory grows in 64 KiB pages; after the warm-up it may take at most one.
+    assert!(
+        wasm_after - wasm_before <= 65_536.0,
+        "wasm memory grew after warm-up: {wasm_before} -> {wasm_after}"
+    );
     assert!(wait_subscribers(&channel, 0).await);
     drop(handle);
 }

@@ -1,13 +1,16 @@
-//! The error type surfaced on the hooks' `error` signal and returned by `publish`.
+//! The error type of the UI adapters (moorline-leptos, moorline-yew): what their hooks
+//! surface as "last error" and return from `publish`. One type, so both adapters
+//! speak the same language.
 
-use moorline_core::{ClientError, ClientErrorEvent, SubscriptionError};
+use crate::{ClientError, ClientErrorEvent, SubscriptionError};
 
 /// Something that went wrong in a realtime hook. Cloneable, so it can live in a signal.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RealtimeError {
-    /// No `provide_realtime` above the component and no URL in the options.
-    #[error("no realtime client: call provide_realtime above this component or set a url")]
+    /// No provider above the component (`provide_realtime` / `<RealtimeProvider>`) and
+    /// no URL in the options.
+    #[error("no realtime client: add a provider above this component or set a url")]
     NoClient,
     /// A client call failed (invalid channel or URL, full outbox, closed client).
     #[error(transparent)]
