@@ -98,6 +98,14 @@ pub struct Config {
     #[arg(long, env = "CORS_ALLOW_ORIGIN")]
     pub cors_allow_origin: Option<String>,
 
+    /// Serve the files of this directory at `/` (the example apps use it).
+    #[arg(long, env = "STATIC_DIR")]
+    pub static_dir: Option<std::path::PathBuf>,
+
+    /// Publish demo data: price ticks on `ticks` and a chat bot on `chat`.
+    #[arg(long, env = "DEMO", default_value_t = false)]
+    pub demo: bool,
+
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "LOG_JSON", default_value_t = false)]
     pub log_json: bool,
@@ -125,6 +133,8 @@ impl Default for Config {
             graceful_shutdown_ms: 25_000,
             api_key: None,
             cors_allow_origin: None,
+            static_dir: None,
+            demo: false,
             log_json: false,
         }
     }

@@ -37,6 +37,7 @@
 
 mod config;
 mod connection;
+mod demo;
 mod hub;
 mod routes;
 pub mod shedding;
@@ -58,7 +59,7 @@ use tokio_util::sync::CancellationToken;
 /// State shared by the handlers of one gateway.
 pub(crate) struct AppState {
     pub(crate) config: Config,
-    pub(crate) hub: Hub,
+    pub(crate) hub: Arc<Hub>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) shedder: Arc<Shedder>,
     pub(crate) registry: prometheus_client::registry::Registry,
@@ -165,7 +166,11 @@ impl Gateway {
         let stats = Arc::new(Stats::default());
         let shedder = Arc::new(Shedder::new(&config, stats.clone()));
         let state = Arc::new(AppState {
-            hub: Hub::new(config.history_size, stats.clone(), shedder.clone()),
+            hub: Arc::new(Hub::new(
+                config.history_size,
+                stats.clone(),
+                shedder.clone(),
+            )),
             registry: stats.registry(),
             config,
             stats,
@@ -179,6 +184,9 @@ impl Gateway {
             Arc::downgrade(&state),
             Duration::from_millis(state.config.memory_sample_ms.max(1)),
         ));
+        if state.config.demo {
+            tokio::spawn(demo::run(Arc::downgrade(&state.hub)));
+        }
         let app = routes::router(state.clone());
         let token = state.shutdown.clone();
         let server = tokio::spawn(async move {

@@ -15,18 +15,24 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::ServeDir;
 use tracing::Instrument;
 
 /// The gateway's router.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/ws", get(ws_handler))
         .route("/metrics", get(metrics_handler))
         .route("/stats", get(stats_handler))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz_handler))
         .route("/publish", post(publish_handler))
-        .route("/admin/disconnect", post(disconnect_handler))
+        .route("/admin/disconnect", post(disconnect_handler));
+    let router = match &state.config.static_dir {
+        Some(dir) => router.fallback_service(ServeDir::new(dir)),
+        None => router,
+    };
+    router
         .layer(cors(state.config.cors_allow_origin.as_deref()))
         .with_state(state)
 }
