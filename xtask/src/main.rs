@@ -19,6 +19,8 @@ const WASM_CRATES: &[&str] = &[
     "moorline-leptos",
     "moorline-yew",
     "moorline-browser-kit",
+    "leptos-dashboard",
+    "yew-dashboard",
 ];
 /// Crates with an `ssr` feature that must build (warning-free) for the server.
 const SSR_CRATES: &[&str] = &["moorline-leptos", "moorline-yew"];
