@@ -52,6 +52,33 @@ pub async fn next_frame(ws: &mut RawSocket) -> ServerFrame {
     }
 }
 
+/// Read until the server closes the socket; returns the close code (`None` when the
+/// socket ends without a close frame). Panics when nothing closes within `within`.
+pub async fn close_code(ws: &mut RawSocket, within: Duration) -> Option<u16> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(_)) | None) => return None,
+            Err(_) => panic!("no close within {within:?}"),
+        }
+    }
+}
+
+/// Subscribe a raw socket and wait for the `subscribed` answer.
+pub async fn subscribe(ws: &mut RawSocket, id: u64, channel: &str) {
+    send_text(
+        ws,
+        &format!(r#"{{"type":"subscribe","id":{id},"channel":"{channel}"}}"#),
+    )
+    .await;
+    match next_frame(ws).await {
+        ServerFrame::Subscribed { id: got, .. } => assert_eq!(got, id),
+        other => panic!("expected subscribed, got {other:?}"),
+    }
+}
+
 /// Poll `check` every 10 ms until it holds, for at most `within`.
 pub async fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + within;

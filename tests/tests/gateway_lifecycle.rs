@@ -4,22 +4,11 @@
 use futures_util::StreamExt;
 use moorline_core::protocol::{ErrorCode, ServerFrame};
 use moorline_gateway::Config;
-use moorline_tests::{eventually, gateway, next_frame, raw, send_text, test_config};
+use moorline_tests::{
+    close_code, eventually, gateway, next_frame, raw, send_text, subscribe, test_config,
+};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
-
-/// Read until the server closes; returns the close code.
-async fn close_code(ws: &mut moorline_tests::RawSocket, within: Duration) -> Option<u16> {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
-            Ok(Some(Ok(_))) => continue,
-            Ok(Some(Err(_)) | None) => return None,
-            Err(_) => panic!("no close within {within:?}"),
-        }
-    }
-}
 
 #[tokio::test]
 async fn silent_client_is_closed_with_the_heartbeat_code_and_its_subscriptions_go() {
@@ -30,11 +19,7 @@ async fn silent_client_is_closed_with_the_heartbeat_code_and_its_subscriptions_g
     })
     .await;
     let mut ws = raw(&gw).await;
-    send_text(&mut ws, r#"{"type":"subscribe","id":1,"channel":"hb:c"}"#).await;
-    assert!(matches!(
-        next_frame(&mut ws).await,
-        ServerFrame::Subscribed { .. }
-    ));
+    subscribe(&mut ws, 1, "hb:c").await;
     assert_eq!(gw.stats().subscriptions, 1);
     // From now on the client reads (so TCP stays healthy) but never sends a frame.
     let started = Instant::now();
@@ -94,11 +79,7 @@ async fn slow_consumer_is_closed_and_others_get_every_message() {
     let mut slow = raw(&gw).await;
     let mut fast = raw(&gw).await;
     for ws in [&mut slow, &mut fast] {
-        send_text(ws, r#"{"type":"subscribe","id":1,"channel":"slow:c"}"#).await;
-        assert!(matches!(
-            next_frame(ws).await,
-            ServerFrame::Subscribed { .. }
-        ));
+        subscribe(ws, 1, "slow:c").await;
     }
     // `slow` stops reading. Publish far more than its queue and socket buffers hold,
     // reading `fast` as we go.

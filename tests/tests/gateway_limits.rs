@@ -6,34 +6,11 @@ use moorline_core::protocol::{ErrorCode, ServerFrame, UnsubscribeReason};
 use moorline_core::{Client, ClientOptions};
 use moorline_gateway::Config;
 use moorline_tests::{
-    eventually, gateway, http, next_frame, prometheus_value, raw, send_text, test_config,
+    close_code, eventually, gateway, http, next_frame, prometheus_value, raw, send_text, subscribe,
+    test_config,
 };
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
-
-async fn close_code(ws: &mut moorline_tests::RawSocket) -> Option<u16> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
-            Ok(Some(Ok(_))) => continue,
-            Ok(Some(Err(_)) | None) => return None,
-            Err(_) => panic!("no close within 5 s"),
-        }
-    }
-}
-
-async fn subscribe(ws: &mut moorline_tests::RawSocket, id: u64, channel: &str) {
-    send_text(
-        ws,
-        &format!(r#"{{"type":"subscribe","id":{id},"channel":"{channel}"}}"#),
-    )
-    .await;
-    match next_frame(ws).await {
-        ServerFrame::Subscribed { id: got, .. } => assert_eq!(got, id),
-        other => panic!("{other:?}"),
-    }
-}
 
 #[tokio::test]
 async fn ttl_expiry_frees_the_subscription_and_tells_the_client() {
@@ -132,7 +109,7 @@ async fn connection_limit_refuses_with_the_retryable_overload_code() {
     let _b = raw(&gw).await;
     assert!(eventually(Duration::from_secs(2), || gw.stats().connections == 2).await);
     let mut c = raw(&gw).await;
-    let code = close_code(&mut c).await;
+    let code = close_code(&mut c, Duration::from_secs(5)).await;
     assert_eq!(code, Some(4002));
     assert!(moorline_core::CloseCode::from(4002).is_retryable());
     assert_eq!(gw.stats().refused.get("max_connections"), Some(&1));
@@ -179,7 +156,10 @@ async fn inbound_rate_limit_errors_then_closes_a_flood() {
             break;
         }
     }
-    assert_eq!(close_code(&mut ws).await, Some(4502));
+    assert_eq!(
+        close_code(&mut ws, Duration::from_secs(5)).await,
+        Some(4502)
+    );
     let limited_total = gw.stats().drops.get("rate_limited").copied().unwrap_or(0);
     // Closed after more than `burst` (20) refusals in a row.
     assert!(limited_total >= 21, "{:?}", gw.stats());

@@ -2,37 +2,13 @@
 //! process-wide, and other tests running beside it would move it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use futures_util::StreamExt;
 use moorline_core::protocol::ServerFrame;
 use moorline_gateway::shedding::{HARD, NORMAL, SOFT};
 use moorline_gateway::Config;
-use moorline_tests::{eventually, gateway, http, next_frame, raw, send_text, test_config};
+use moorline_tests::{
+    close_code, eventually, gateway, http, next_frame, raw, subscribe, test_config,
+};
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::Message;
-
-async fn close_code(ws: &mut moorline_tests::RawSocket) -> Option<u16> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
-            Ok(Some(Ok(_))) => continue,
-            Ok(Some(Err(_)) | None) => return None,
-            Err(_) => panic!("no close within 5 s"),
-        }
-    }
-}
-
-async fn subscribe(ws: &mut moorline_tests::RawSocket, id: u64, channel: &str) {
-    send_text(
-        ws,
-        &format!(r#"{{"type":"subscribe","id":{id},"channel":"{channel}"}}"#),
-    )
-    .await;
-    match next_frame(ws).await {
-        ServerFrame::Subscribed { id: got, .. } => assert_eq!(got, id),
-        other => panic!("{other:?}"),
-    }
-}
 
 #[tokio::test]
 async fn shedding_drops_non_critical_refuses_new_sockets_and_recovers() {
@@ -88,7 +64,7 @@ async fn shedding_drops_non_critical_refuses_new_sockets_and_recovers() {
     // Hard pressure: the newest connections are closed with 4002.
     gw.shedder().set_budget(rss / 2);
     assert!(eventually(Duration::from_secs(2), || gw.shedder().level() == HARD).await);
-    let newest = close_code(&mut bulk).await;
+    let newest = close_code(&mut bulk, Duration::from_secs(5)).await;
     assert_eq!(
         newest,
         Some(4002),
