@@ -1,7 +1,6 @@
 //! `use_realtime_channel`: the latest message of a channel as component state.
 
-use crate::context::RealtimeContext;
-use crate::driver::{self, Shared, Sinks};
+use crate::controls::{use_controls, Controls};
 use moorline_core::{ClientMetrics, ClientOptions, ConnectionState, RealtimeError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -37,9 +36,7 @@ impl Default for UseRealtimeChannelOptions {
 pub struct UseRealtimeChannelHandle<T> {
     channel: Rc<str>,
     latest: UseStateHandle<Option<(Rc<str>, T)>>,
-    state: UseStateHandle<ConnectionState>,
-    error: UseStateHandle<Option<RealtimeError>>,
-    shared: Shared,
+    controls: Controls,
 }
 
 impl<T> Clone for UseRealtimeChannelHandle<T> {
@@ -47,9 +44,7 @@ impl<T> Clone for UseRealtimeChannelHandle<T> {
         Self {
             channel: self.channel.clone(),
             latest: self.latest.clone(),
-            state: self.state.clone(),
-            error: self.error.clone(),
-            shared: self.shared.clone(),
+            controls: self.controls.clone(),
         }
     }
 }
@@ -58,7 +53,7 @@ impl<T> std::fmt::Debug for UseRealtimeChannelHandle<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UseRealtimeChannelHandle")
             .field("channel", &self.channel)
-            .field("state", &*self.state)
+            .field("state", &self.controls.state())
             .finish_non_exhaustive()
     }
 }
@@ -75,50 +70,32 @@ impl<T: Clone + Serialize> UseRealtimeChannelHandle<T> {
 
     /// The connection state.
     pub fn state(&self) -> ConnectionState {
-        *self.state
+        self.controls.state()
     }
 
     /// The last error.
     pub fn error(&self) -> Option<RealtimeError> {
-        (*self.error).clone()
+        self.controls.error()
     }
 
     /// The client's metrics now (read on call; reading them causes no re-render).
     pub fn metrics(&self) -> Option<ClientMetrics> {
-        driver::client(&self.shared).map(|c| c.metrics())
+        self.controls.metrics()
     }
 
     /// Publish on the current channel. After unmount: `Err(RealtimeError::Disposed)`.
     pub fn publish(&self, value: &T) -> Result<u64, RealtimeError> {
-        driver::publish(&self.shared, value)
+        self.controls.publish(value)
     }
 
     /// Close the connection for good (shared: affects every hook on it).
     pub fn close(&self) {
-        if let Some(client) = driver::client(&self.shared) {
-            client.close();
-        }
+        self.controls.close()
     }
 
     /// Drop the socket and connect again at once (shared, like `close`).
     pub fn reconnect(&self) {
-        if let Some(client) = driver::client(&self.shared) {
-            client.reconnect();
-        }
-    }
-}
-
-/// The URL a hook connects to: its own option, else the provider's.
-#[hook]
-pub(crate) fn use_target(
-    url: Option<AttrValue>,
-    client: ClientOptions,
-) -> Option<(AttrValue, ClientOptions)> {
-    let context = use_context::<RealtimeContext>();
-    match (url, context) {
-        (Some(url), _) => Some((url, client)),
-        (None, Some(context)) => Some((context.url, context.options)),
-        (None, None) => None,
+        self.controls.reconnect()
     }
 }
 
@@ -149,41 +126,22 @@ where
 {
     let channel: Rc<str> = Rc::from(channel);
     let latest = use_state_eq(|| None::<(Rc<str>, T)>);
-    let state = use_state_eq(|| ConnectionState::Idle);
-    let error = use_state_eq(|| None::<RealtimeError>);
-    let shared = use_mut_ref(Default::default);
-    let target = use_target(options.url, options.client);
+    let (controls, target) = use_controls(options.url, options.client);
     {
-        let (latest, state, error, shared) =
-            (latest.clone(), state.clone(), error.clone(), shared.clone());
+        let (latest, controls) = (latest.clone(), controls.clone());
         use_effect_with((channel.clone(), target), move |(channel, target)| {
-            let sinks = Sinks {
-                message: Rc::new(move |name: &str, msg: moorline_core::Message<T>| {
+            controls.start(
+                target,
+                channel,
+                Rc::new(move |name: &str, msg: moorline_core::Message<T>| {
                     latest.set(Some((Rc::from(name), msg.data)))
                 }),
-                state: Rc::new(move |s| state.set(s)),
-                error: Rc::new({
-                    let error = error.clone();
-                    move |e| error.set(Some(e))
-                }),
-            };
-            let teardown: Box<dyn FnOnce()> = match target {
-                Some((url, options)) => {
-                    Box::new(driver::start(url, options, channel, &shared, sinks))
-                }
-                None => {
-                    error.set(Some(RealtimeError::NoClient));
-                    Box::new(|| {})
-                }
-            };
-            teardown
+            )
         });
     }
     UseRealtimeChannelHandle {
         channel,
         latest,
-        state,
-        error,
-        shared,
+        controls,
     }
 }

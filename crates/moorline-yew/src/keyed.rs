@@ -1,7 +1,6 @@
 //! `use_realtime_keyed`: a bounded map of the latest message per key.
 
-use crate::channel::use_target;
-use crate::driver::{self, Shared, Sinks};
+use crate::controls::{use_controls, Controls};
 use moorline_core::{
     ClientMetrics, ClientOptions, ConnectionState, EvictionPolicy, KeyedMap, RealtimeError,
 };
@@ -40,18 +39,14 @@ impl Default for UseRealtimeKeyedOptions {
 /// What [`use_realtime_keyed`] returns. Cheap to clone; safe to hold across callbacks.
 pub struct UseRealtimeKeyedHandle<K, T> {
     map: Rc<RefCell<KeyedMap<K, T>>>,
-    state: UseStateHandle<ConnectionState>,
-    error: UseStateHandle<Option<RealtimeError>>,
-    shared: Shared,
+    controls: Controls,
 }
 
 impl<K, T> Clone for UseRealtimeKeyedHandle<K, T> {
     fn clone(&self) -> Self {
         Self {
             map: self.map.clone(),
-            state: self.state.clone(),
-            error: self.error.clone(),
-            shared: self.shared.clone(),
+            controls: self.controls.clone(),
         }
     }
 }
@@ -59,7 +54,7 @@ impl<K, T> Clone for UseRealtimeKeyedHandle<K, T> {
 impl<K, T> std::fmt::Debug for UseRealtimeKeyedHandle<K, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UseRealtimeKeyedHandle")
-            .field("state", &*self.state)
+            .field("state", &self.controls.state())
             .finish_non_exhaustive()
     }
 }
@@ -82,36 +77,32 @@ impl<K: Eq + Hash + Clone, T: Serialize> UseRealtimeKeyedHandle<K, T> {
 
     /// The connection state.
     pub fn state(&self) -> ConnectionState {
-        *self.state
+        self.controls.state()
     }
 
     /// The last error.
     pub fn error(&self) -> Option<RealtimeError> {
-        (*self.error).clone()
+        self.controls.error()
     }
 
     /// The client's metrics now.
     pub fn metrics(&self) -> Option<ClientMetrics> {
-        driver::client(&self.shared).map(|c| c.metrics())
+        self.controls.metrics()
     }
 
     /// Publish on the current channel.
     pub fn publish(&self, value: &T) -> Result<u64, RealtimeError> {
-        driver::publish(&self.shared, value)
+        self.controls.publish(value)
     }
 
     /// Close the connection for good (shared).
     pub fn close(&self) {
-        if let Some(client) = driver::client(&self.shared) {
-            client.close();
-        }
+        self.controls.close()
     }
 
     /// Reconnect at once (shared).
     pub fn reconnect(&self) {
-        if let Some(client) = driver::client(&self.shared) {
-            client.reconnect();
-        }
+        self.controls.reconnect()
     }
 }
 
@@ -141,46 +132,25 @@ where
     let (capacity, eviction) = (options.capacity, options.eviction);
     let map = use_mut_ref(|| KeyedMap::<K, T>::new(capacity, eviction));
     let redraw = use_force_update();
-    let state = use_state_eq(|| ConnectionState::Idle);
-    let error = use_state_eq(|| None::<RealtimeError>);
-    let shared = use_mut_ref(Default::default);
-    let target = use_target(options.url, options.client);
+    let (controls, target) = use_controls(options.url, options.client);
     {
-        let (map, state, error, shared) =
-            (map.clone(), state.clone(), error.clone(), shared.clone());
+        let (map, controls) = (map.clone(), controls.clone());
         use_effect_with(
             (Rc::<str>::from(channel), target),
             move |(channel, target)| {
+                // A new channel starts from an empty map.
                 *map.borrow_mut() = KeyedMap::new(capacity, eviction);
-                let sinks = Sinks {
-                    message: Rc::new(move |_: &str, msg: moorline_core::Message<T>| {
+                controls.start(
+                    target,
+                    channel,
+                    Rc::new(move |_: &str, msg: moorline_core::Message<T>| {
                         let k = key(&msg.data);
                         map.borrow_mut().insert(k, msg.data);
                         redraw.force_update();
                     }),
-                    state: Rc::new(move |s| state.set(s)),
-                    error: Rc::new({
-                        let error = error.clone();
-                        move |e| error.set(Some(e))
-                    }),
-                };
-                let teardown: Box<dyn FnOnce()> = match target {
-                    Some((url, options)) => {
-                        Box::new(driver::start(url, options, channel, &shared, sinks))
-                    }
-                    None => {
-                        error.set(Some(RealtimeError::NoClient));
-                        Box::new(|| {})
-                    }
-                };
-                teardown
+                )
             },
         );
     }
-    UseRealtimeKeyedHandle {
-        map,
-        state,
-        error,
-        shared,
-    }
+    UseRealtimeKeyedHandle { map, controls }
 }

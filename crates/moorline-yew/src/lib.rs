@@ -65,6 +65,7 @@
 
 mod channel;
 mod context;
+mod controls;
 mod driver;
 mod keyed;
 
