@@ -5,48 +5,24 @@
 
 use leptos::prelude::*;
 use moorline_browser_kit::{
-    channel_stat, disconnect_all, eventually, force_gc, gateway_ws, js_heap, log, sleep, unique,
-    wait_subscribers, wasm_memory, ConsoleCapture,
+    channel_stat, client_options, disconnect_all, eventually, gateway_ws, log, memory_gate,
+    publisher, reconnected_then_open, record_shown, record_state, reset_records, saw, seen, sleep,
+    states, tick, unique, wait_subscribers, ConsoleCapture, Tick,
 };
-use moorline_core::{live, Client, ClientOptions, ConnectionState, RegistryConfig, SessionConfig};
+use moorline_core::{live, ConnectionState};
 use moorline_leptos::{
     use_realtime_channel_with_options, use_realtime_keyed_with_options, Publish,
     UseRealtimeChannelOptions, UseRealtimeKeyedOptions,
 };
-use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
-use std::time::Duration;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Tick {
-    ch: String,
-    n: u32,
-}
-
 thread_local! {
-    /// (channel shown at render time, channel the shown message came from, n)
-    static SEEN: RefCell<Vec<(String, String, u32)>> = const { RefCell::new(Vec::new()) };
-    static STATES: RefCell<Vec<ConnectionState>> = const { RefCell::new(Vec::new()) };
     static PUBLISH: RefCell<Option<Publish<Tick>>> = const { RefCell::new(None) };
     static KEYED_LEN: RefCell<(usize, u64)> = const { RefCell::new((0, 0)) };
-}
-
-fn client_options(linger_ms: u64) -> ClientOptions {
-    ClientOptions {
-        registry: RegistryConfig {
-            linger: Duration::from_millis(linger_ms),
-            ..RegistryConfig::default()
-        },
-        session: SessionConfig {
-            outbox_capacity: 20_000,
-            ..SessionConfig::default()
-        },
-        ..ClientOptions::default()
-    }
 }
 
 fn hook_options(linger_ms: u64) -> UseRealtimeChannelOptions {
@@ -66,13 +42,10 @@ fn Probe(channel: Signal<String>, linger_ms: u64) -> impl IntoView {
         let shown = message.get();
         let current = channel.get();
         if let Some(tick) = shown {
-            SEEN.with(|s| s.borrow_mut().push((current, tick.ch, tick.n)));
+            record_shown(&current, &tick);
         }
     });
-    Effect::new(move |_| {
-        let s = state.get();
-        STATES.with(|states| states.borrow_mut().push(s));
-    });
+    Effect::new(move |_| record_state(state.get()));
     view! { <p class="probe">{move || message.get().map(|t| t.n.to_string()).unwrap_or_default()}</p> }
 }
 
@@ -84,25 +57,8 @@ fn container() -> web_sys::HtmlElement {
 }
 
 fn reset() {
-    SEEN.with(|s| s.borrow_mut().clear());
-    STATES.with(|s| s.borrow_mut().clear());
+    reset_records();
     PUBLISH.with(|p| *p.borrow_mut() = None);
-}
-
-fn seen() -> Vec<(String, String, u32)> {
-    SEEN.with(|s| s.borrow().clone())
-}
-
-/// A separate publisher (its own socket).
-fn publisher() -> Client {
-    Client::connect(gateway_ws(), client_options(0)).unwrap()
-}
-
-fn tick(ch: &str, n: u32) -> Tick {
-    Tick {
-        ch: ch.to_owned(),
-        n,
-    }
 }
 
 #[wasm_bindgen_test]
@@ -116,10 +72,7 @@ async fn mount_receive_unmount_leaves_nothing() {
     assert!(wait_subscribers(&channel, 1).await, "subscribed");
     let publisher = publisher();
     publisher.publish(&channel, &tick(&channel, 7)).unwrap();
-    assert!(
-        eventually(5000, || seen().iter().any(|(_, _, n)| *n == 7)).await,
-        "received"
-    );
+    assert!(eventually(5000, || saw(7)).await, "received");
     drop(handle);
     assert!(
         wait_subscribers(&channel, 0).await,
@@ -154,7 +107,7 @@ async fn remount_inside_the_linger_is_one_socket_and_one_subscribe() {
     assert_eq!(live().sockets, sockets_before + 1, "one socket");
     let publisher = publisher();
     publisher.publish(&channel, &tick(&channel, 1)).unwrap();
-    assert!(eventually(5000, || seen().iter().any(|(_, _, n)| *n == 1)).await);
+    assert!(eventually(5000, || saw(1)).await);
     drop(second);
 }
 
@@ -241,27 +194,19 @@ async fn gateway_drop_goes_reconnecting_then_open_and_messages_flow_again() {
         view! { <Probe channel=Signal::stored(name) linger_ms=50/> }
     });
     assert!(wait_subscribers(&channel, 1).await);
-    STATES.with(|s| s.borrow_mut().clear());
+    reset_records();
     let closed = disconnect_all(1012).await;
     assert!(closed >= 1);
     assert!(
-        eventually(10_000, || STATES.with(|s| {
-            let s = s.borrow();
-            let reconnecting = s.iter().position(|x| *x == ConnectionState::Reconnecting);
-            reconnecting.is_some_and(|i| s[i..].contains(&ConnectionState::Open))
-        }))
-        .await,
+        eventually(10_000, reconnected_then_open).await,
         "states: {:?}",
-        STATES.with(|s| s.borrow().clone())
+        states()
     );
     assert!(wait_subscribers(&channel, 1).await, "subscription restored");
     let publisher = publisher();
     assert!(eventually(5000, || publisher.state() == ConnectionState::Open).await);
     publisher.publish(&channel, &tick(&channel, 42)).unwrap();
-    assert!(
-        eventually(5000, || seen().iter().any(|(_, _, n)| *n == 42)).await,
-        "messages flow again"
-    );
+    assert!(eventually(5000, || saw(42)).await, "messages flow again");
     drop(handle);
 }
 
@@ -321,8 +266,6 @@ fn Toggle(visible: RwSignal<bool>, channel: String) -> impl IntoView {
 /// warm-up, and wasm linear memory grows by at most one 64 KiB page after the warm-up.
 #[wasm_bindgen_test]
 async fn two_thousand_mount_unmount_cycles_leak_nothing() {
-    const CYCLES: usize = 2000;
-    const HEAP_BOUND: f64 = 1024.0 * 1024.0;
     reset();
     let channel = unique("lp:cycles");
     let visible = RwSignal::new(false);
@@ -331,40 +274,15 @@ async fn two_thousand_mount_unmount_cycles_leak_nothing() {
         container(),
         move || view! { <Toggle visible channel=name/> },
     );
-    let cycle = |n: usize| async move {
+    memory_gate("leptos", 2000, 1024.0 * 1024.0, async |n| {
         for _ in 0..n {
             visible.set(true);
             sleep(0).await;
             visible.set(false);
             sleep(0).await;
         }
-    };
-    cycle(100).await;
-    assert!(
-        eventually(5000, || live().handles == 0 && live().clients == 0).await,
-        "{:?}",
-        live()
-    );
-    force_gc().await;
-    let heap_before = js_heap();
-    let wasm_before = wasm_memory();
-    cycle(CYCLES).await;
-    assert!(eventually(5000, || live().is_zero()).await, "{:?}", live());
-    force_gc().await;
-    let heap_after = js_heap();
-    let wasm_after = wasm_memory();
-    let delta = heap_after - heap_before;
-    log(&format!(
-        "leptos memory gate: {CYCLES} cycles; JS heap {heap_before:.0} -> {heap_after:.0} bytes (delta {delta:+.0}, bound {HEAP_BOUND:.0}); wasm memory {wasm_before:.0} -> {wasm_after:.0} bytes; live {:?}",
-        live()
-    ));
-    assert!(live().is_zero());
-    assert!(delta < HEAP_BOUND, "JS heap grew by {delta} bytes");
-    // Linear memory grows in 64 KiB pages; after the warm-up it may take at most one.
-    assert!(
-        wasm_after - wasm_before <= 65_536.0,
-        "wasm memory grew after warm-up: {wasm_before} -> {wasm_after}"
-    );
+    })
+    .await;
     assert!(wait_subscribers(&channel, 0).await);
     drop(handle);
 }

@@ -4,48 +4,24 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use moorline_browser_kit::{
-    channel_stat, disconnect_all, eventually, force_gc, gateway_ws, js_heap, log, sleep, unique,
-    wait_subscribers, wasm_memory, ConsoleCapture,
+    channel_stat, client_options, disconnect_all, eventually, gateway_ws, log, memory_gate,
+    publisher, reconnected_then_open, record_shown, record_state, reset_records, saw, seen, sleep,
+    states, tick, unique, wait_subscribers, ConsoleCapture, Tick,
 };
-use moorline_core::{live, Client, ClientOptions, ConnectionState, RegistryConfig, SessionConfig};
+use moorline_core::{live, ConnectionState};
 use moorline_yew::{
     use_realtime_channel_with_options, use_realtime_keyed_with_options, RealtimeError,
     UseRealtimeChannelHandle, UseRealtimeChannelOptions, UseRealtimeKeyedOptions,
 };
-use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
-use std::time::Duration;
 use wasm_bindgen_test::*;
 use yew::prelude::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Tick {
-    ch: String,
-    n: u32,
-}
-
 thread_local! {
-    /// (channel of the render, channel the shown message came from, n)
-    static SEEN: RefCell<Vec<(String, String, u32)>> = const { RefCell::new(Vec::new()) };
-    static STATES: RefCell<Vec<ConnectionState>> = const { RefCell::new(Vec::new()) };
     static HANDLE: RefCell<Option<UseRealtimeChannelHandle<Tick>>> = const { RefCell::new(None) };
     static KEYED: RefCell<(usize, u64)> = const { RefCell::new((0, 0)) };
-}
-
-fn client_options(linger_ms: u64) -> ClientOptions {
-    ClientOptions {
-        registry: RegistryConfig {
-            linger: Duration::from_millis(linger_ms),
-            ..RegistryConfig::default()
-        },
-        session: SessionConfig {
-            outbox_capacity: 20_000,
-            ..SessionConfig::default()
-        },
-        ..ClientOptions::default()
-    }
 }
 
 #[derive(Properties, PartialEq)]
@@ -70,18 +46,9 @@ fn Probe(props: &ProbeProps) -> Html {
         HANDLE.with(|h| *h.borrow_mut() = Some(hook.clone()));
     }
     if let Some(tick) = hook.message() {
-        SEEN.with(|s| {
-            s.borrow_mut()
-                .push((props.channel.to_string(), tick.ch.clone(), tick.n))
-        });
+        record_shown(&props.channel, &tick);
     }
-    let state = hook.state();
-    STATES.with(|s| {
-        let mut s = s.borrow_mut();
-        if s.last() != Some(&state) {
-            s.push(state);
-        }
-    });
+    record_state(hook.state());
     html! { <p>{ hook.message().map(|t| t.n.to_string()).unwrap_or_default() }</p> }
 }
 
@@ -108,13 +75,8 @@ fn container() -> web_sys::Element {
 }
 
 fn reset() {
-    SEEN.with(|s| s.borrow_mut().clear());
-    STATES.with(|s| s.borrow_mut().clear());
+    reset_records();
     HANDLE.with(|h| *h.borrow_mut() = None);
-}
-
-fn seen() -> Vec<(String, String, u32)> {
-    SEEN.with(|s| s.borrow().clone())
 }
 
 fn mount(channel: &str, linger_ms: u64) -> yew::AppHandle<Probe> {
@@ -129,17 +91,6 @@ fn mount(channel: &str, linger_ms: u64) -> yew::AppHandle<Probe> {
     .render()
 }
 
-fn publisher() -> Client {
-    Client::connect(gateway_ws(), client_options(0)).unwrap()
-}
-
-fn tick(ch: &str, n: u32) -> Tick {
-    Tick {
-        ch: ch.to_owned(),
-        n,
-    }
-}
-
 #[wasm_bindgen_test]
 async fn mount_receive_unmount_leaves_nothing() {
     reset();
@@ -148,10 +99,7 @@ async fn mount_receive_unmount_leaves_nothing() {
     assert!(wait_subscribers(&channel, 1).await, "subscribed");
     let publisher = publisher();
     publisher.publish(&channel, &tick(&channel, 7)).unwrap();
-    assert!(
-        eventually(5000, || seen().iter().any(|(_, _, n)| *n == 7)).await,
-        "received"
-    );
+    assert!(eventually(5000, || saw(7)).await, "received");
     app.destroy();
     HANDLE.with(|h| *h.borrow_mut() = None);
     assert!(
@@ -181,7 +129,7 @@ async fn remount_inside_the_linger_is_one_socket_and_one_subscribe() {
     assert_eq!(live().sockets, sockets_before + 1, "one socket");
     let publisher = publisher();
     publisher.publish(&channel, &tick(&channel, 1)).unwrap();
-    assert!(eventually(5000, || seen().iter().any(|(_, _, n)| *n == 1)).await);
+    assert!(eventually(5000, || saw(1)).await);
     second.destroy();
     HANDLE.with(|h| *h.borrow_mut() = None);
 }
@@ -269,26 +217,18 @@ async fn gateway_drop_goes_reconnecting_then_open_and_messages_flow_again() {
     let channel = unique("yw:drop");
     let app = mount(&channel, 50);
     assert!(wait_subscribers(&channel, 1).await);
-    STATES.with(|s| s.borrow_mut().clear());
+    reset_records();
     assert!(disconnect_all(1012).await >= 1);
     assert!(
-        eventually(10_000, || STATES.with(|s| {
-            let s = s.borrow();
-            let reconnecting = s.iter().position(|x| *x == ConnectionState::Reconnecting);
-            reconnecting.is_some_and(|i| s[i..].contains(&ConnectionState::Open))
-        }))
-        .await,
+        eventually(10_000, reconnected_then_open).await,
         "states: {:?}",
-        STATES.with(|s| s.borrow().clone())
+        states()
     );
     assert!(wait_subscribers(&channel, 1).await, "subscription restored");
     let publisher = publisher();
     assert!(eventually(5000, || publisher.state() == ConnectionState::Open).await);
     publisher.publish(&channel, &tick(&channel, 42)).unwrap();
-    assert!(
-        eventually(5000, || seen().iter().any(|(_, _, n)| *n == 42)).await,
-        "messages flow again"
-    );
+    assert!(eventually(5000, || saw(42)).await, "messages flow again");
     app.destroy();
     HANDLE.with(|h| *h.borrow_mut() = None);
 }
@@ -343,25 +283,11 @@ async fn keyed_map_stays_within_its_bound_under_ten_thousand_ids() {
     app.destroy();
 }
 
-async fn cycle(app: &mut yew::AppHandle<Toggle>, channel: &AttrValue, n: usize) {
-    for _ in 0..n {
-        for visible in [true, false] {
-            app.update(ToggleProps {
-                visible,
-                channel: channel.clone(),
-            });
-            sleep(0).await;
-        }
-    }
-}
-
 /// 2,000 mount/unmount cycles: every live counter returns to 0, the JS heap after a
 /// forced GC stays within 1 MiB of the baseline taken after a warm-up, and wasm linear
 /// memory grows by at most one 64 KiB page after the warm-up.
 #[wasm_bindgen_test]
 async fn two_thousand_mount_unmount_cycles_leak_nothing() {
-    const CYCLES: usize = 2000;
-    const HEAP_BOUND: f64 = 1024.0 * 1024.0;
     reset();
     let channel = AttrValue::from(unique("yw:cycles"));
     let mut app = yew::Renderer::<Toggle>::with_root_and_props(
@@ -372,32 +298,18 @@ async fn two_thousand_mount_unmount_cycles_leak_nothing() {
         },
     )
     .render();
-    cycle(&mut app, &channel, 100).await;
-    assert!(
-        eventually(5000, || live().handles == 0 && live().clients == 0).await,
-        "{:?}",
-        live()
-    );
-    force_gc().await;
-    let heap_before = js_heap();
-    let wasm_before = wasm_memory();
-    cycle(&mut app, &channel, CYCLES).await;
-    assert!(eventually(5000, || live().is_zero()).await, "{:?}", live());
-    force_gc().await;
-    let heap_after = js_heap();
-    let wasm_after = wasm_memory();
-    let delta = heap_after - heap_before;
-    log(&format!(
-        "yew memory gate: {CYCLES} cycles; JS heap {heap_before:.0} -> {heap_after:.0} bytes (delta {delta:+.0}, bound {HEAP_BOUND:.0}); wasm memory {wasm_before:.0} -> {wasm_after:.0} bytes; live {:?}",
-        live()
-    ));
-    assert!(live().is_zero());
-    assert!(delta < HEAP_BOUND, "JS heap grew by {delta} bytes");
-    // Linear memory grows in 64 KiB pages; after the warm-up it may take at most one.
-    assert!(
-        wasm_after - wasm_before <= 65_536.0,
-        "wasm memory grew after warm-up: {wasm_before} -> {wasm_after}"
-    );
+    memory_gate("yew", 2000, 1024.0 * 1024.0, async |n| {
+        for _ in 0..n {
+            for visible in [true, false] {
+                app.update(ToggleProps {
+                    visible,
+                    channel: channel.clone(),
+                });
+                sleep(0).await;
+            }
+        }
+    })
+    .await;
     assert!(wait_subscribers(&channel, 0).await);
     app.destroy();
 }

@@ -2,13 +2,17 @@
 //! gateway started by `cargo xtask test` (read at build time from
 //! `MOORLINE_GATEWAY_WS` and `MOORLINE_GATEWAY_KEY`), its `/stats`, an admin
 //! disconnect, polling, forced GC, JS heap and wasm memory readings, and a console
-//! capture for warning/error checks.
+//! capture for warning/error checks; and the fixtures the adapter tests share (a
+//! `Tick` message, a recorder of what a probe component showed, a memory gate).
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gloo_timers::future::TimeoutFuture;
+use moorline_core::{live, Client, ClientOptions, ConnectionState, RegistryConfig, SessionConfig};
+use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -189,4 +193,134 @@ impl Drop for ConsoleCapture {
             let _ = js_sys::Reflect::set(&console, &(*method).into(), original);
         }
     }
+}
+
+/// The message the adapter tests publish: the channel it was sent on and a number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tick {
+    /// The channel the message was published on.
+    pub ch: String,
+    /// A number, distinct per message.
+    pub n: u32,
+}
+
+/// A [`Tick`].
+pub fn tick(ch: &str, n: u32) -> Tick {
+    Tick {
+        ch: ch.to_owned(),
+        n,
+    }
+}
+
+/// Client options with `linger_ms` of linger and room for 20,000 queued publishes.
+pub fn client_options(linger_ms: u64) -> ClientOptions {
+    ClientOptions {
+        registry: RegistryConfig {
+            linger: Duration::from_millis(linger_ms),
+            ..RegistryConfig::default()
+        },
+        session: SessionConfig {
+            outbox_capacity: 20_000,
+            ..SessionConfig::default()
+        },
+        ..ClientOptions::default()
+    }
+}
+
+/// A publisher on a socket of its own.
+pub fn publisher() -> Client {
+    Client::connect(gateway_ws(), client_options(0)).unwrap()
+}
+
+thread_local! {
+    /// (channel of the component at render time, channel the shown message came from, n)
+    static SEEN: RefCell<Vec<(String, String, u32)>> = const { RefCell::new(Vec::new()) };
+    static STATES: RefCell<Vec<ConnectionState>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Record that a component on `channel` showed `tick`.
+pub fn record_shown(channel: &str, tick: &Tick) {
+    SEEN.with(|s| {
+        s.borrow_mut()
+            .push((channel.to_owned(), tick.ch.clone(), tick.n))
+    });
+}
+
+/// What was recorded by [`record_shown`].
+pub fn seen() -> Vec<(String, String, u32)> {
+    SEEN.with(|s| s.borrow().clone())
+}
+
+/// Whether a shown message had number `n`.
+pub fn saw(n: u32) -> bool {
+    SEEN.with(|s| s.borrow().iter().any(|(_, _, m)| *m == n))
+}
+
+/// Record a connection state (consecutive repeats are kept once).
+pub fn record_state(state: ConnectionState) {
+    STATES.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.last() != Some(&state) {
+            s.push(state);
+        }
+    });
+}
+
+/// The recorded states.
+pub fn states() -> Vec<ConnectionState> {
+    STATES.with(|s| s.borrow().clone())
+}
+
+/// Whether the recorded states went to `Reconnecting` and later back to `Open`.
+pub fn reconnected_then_open() -> bool {
+    let states = states();
+    states
+        .iter()
+        .position(|s| *s == ConnectionState::Reconnecting)
+        .is_some_and(|i| states[i..].contains(&ConnectionState::Open))
+}
+
+/// Forget everything recorded.
+pub fn reset_records() {
+    SEEN.with(|s| s.borrow_mut().clear());
+    STATES.with(|s| s.borrow_mut().clear());
+}
+
+/// The memory gate: run `cycle(100)` as a warm-up, wait for the live counters to
+/// settle, force a GC and take the baseline; run `cycle(cycles)`; then every live
+/// counter must be 0, the JS heap after a forced GC within `heap_bound` bytes of the
+/// baseline, and wasm linear memory at most one 64 KiB page larger. Prints the numbers.
+pub async fn memory_gate(
+    label: &str,
+    cycles: usize,
+    heap_bound: f64,
+    mut cycle: impl AsyncFnMut(usize),
+) {
+    cycle(100).await;
+    assert!(
+        eventually(5000, || live().handles == 0 && live().clients == 0).await,
+        "{:?}",
+        live()
+    );
+    force_gc().await;
+    let heap_before = js_heap();
+    let wasm_before = wasm_memory();
+    cycle(cycles).await;
+    assert!(eventually(5000, || live().is_zero()).await, "{:?}", live());
+    force_gc().await;
+    let heap_after = js_heap();
+    let wasm_after = wasm_memory();
+    let delta = heap_after - heap_before;
+    log(&format!(
+        "{label} memory gate: {cycles} cycles; JS heap {heap_before:.0} -> {heap_after:.0} bytes \
+         (delta {delta:+.0}, bound {heap_bound:.0}); wasm memory {wasm_before:.0} -> {wasm_after:.0} bytes; live {:?}",
+        live()
+    ));
+    assert!(live().is_zero());
+    assert!(delta < heap_bound, "JS heap grew by {delta} bytes");
+    // Linear memory grows in 64 KiB pages; after the warm-up it may take at most one.
+    assert!(
+        wasm_after - wasm_before <= 65_536.0,
+        "wasm memory grew after warm-up: {wasm_before} -> {wasm_after}"
+    );
 }
