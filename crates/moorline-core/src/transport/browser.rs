@@ -221,11 +221,7 @@ pub(crate) fn pump(inner: &Shared<ClientInner>) {
             )
         };
         if actions.is_empty() && transmits.is_empty() {
-            arm_timer(inner, deadline);
-            sync_page_listeners(inner, !closed);
-            let keep = lingering.then(|| inner.clone());
-            let old = std::mem::replace(&mut inner.io.state.borrow_mut().keepalive, keep);
-            drop(old);
+            settle(inner, deadline, lingering, closed);
             return;
         }
         let mut garbage = Vec::new();
@@ -276,8 +272,28 @@ pub(crate) fn pump(inner: &Shared<ClientInner>) {
         }
         drop(garbage);
     }
-    let deadline = inner.engine().poll_timeout();
+    // Still busy after every round (a pathological socket): settle for now; the
+    // timer or the next event pumps again.
+    let (deadline, lingering, closed) = {
+        let engine = inner.engine();
+        let closed = engine.session.state() == ConnectionState::Closed;
+        (
+            engine.poll_timeout(),
+            engine.registry.is_lingering(),
+            closed,
+        )
+    };
+    settle(inner, deadline, lingering, closed);
+}
+
+/// Arm the one timer, keep page listeners only while not closed, and keep the client
+/// alive only while a channel lingers.
+fn settle(inner: &Shared<ClientInner>, deadline: Option<Instant>, lingering: bool, closed: bool) {
     arm_timer(inner, deadline);
+    sync_page_listeners(inner, !closed);
+    let keep = lingering.then(|| inner.clone());
+    let old = std::mem::replace(&mut inner.io.state.borrow_mut().keepalive, keep);
+    drop(old);
 }
 
 fn arm_timer(inner: &Shared<ClientInner>, deadline: Option<Instant>) {
