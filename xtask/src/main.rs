@@ -22,6 +22,13 @@ const WASM_CRATES: &[&str] = &[
     "leptos-dashboard",
     "yew-dashboard",
 ];
+/// The published libraries: their docs must build without warnings.
+const LIBRARIES: &[&str] = &[
+    "moorline-core",
+    "moorline-gateway",
+    "moorline-leptos",
+    "moorline-yew",
+];
 /// Crates with an `ssr` feature that must build (warning-free) for the server.
 const SSR_CRATES: &[&str] = &["moorline-leptos", "moorline-yew"];
 /// The API key of the gateway under test (admin endpoints need one).

@@ -116,6 +116,15 @@ pub(crate) fn test() -> Result<bool> {
         }
         Ok((ok, None))
     });
+    stage("docs", &mut || {
+        let mut cmd = cargo();
+        cmd.args(["doc", "--no-deps", "-q"])
+            .env("RUSTDOCFLAGS", "-D warnings");
+        for krate in LIBRARIES {
+            cmd.args(["-p", krate]);
+        }
+        Ok((run(&mut cmd)?, None))
+    });
     stage("native tests", &mut || {
         let (ok, counts) = run_counted(cargo().args(["test", "--workspace", "--color", "never"]))?;
         Ok((ok, Some(counts)))

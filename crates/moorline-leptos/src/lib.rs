@@ -49,7 +49,7 @@
 //! # SSR
 //!
 //! With `ssr` (and on any native target) no client is created and no effect runs:
-//! the signals hold their initial values (`None`, [`ConnectionState::Idle`](moorline_core::ConnectionState::Idle)),
+//! the signals hold their initial values (`None`, [`ConnectionState::Idle`]),
 //! `publish` returns [`RealtimeError::ServerSide`], `close` and `reconnect` do
 //! nothing. After hydration in the browser the hooks connect as usual.
 
