@@ -3,7 +3,8 @@
 use crate::gateway::GatewayProcess;
 use crate::setup::setup;
 use crate::{
-    cargo, root, run, BROWSER_CRATES, CHROMEDRIVER, SSR_CRATES, TEST_API_KEY, WASM_CRATES,
+    cargo, root, run, BROWSER_CRATES, CHROMEDRIVER, LIBRARIES, SSR_CRATES, TEST_API_KEY,
+    WASM_CRATES,
 };
 use anyhow::{Context, Result};
 use std::io::{BufRead, BufReader};
