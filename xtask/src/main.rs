@@ -1,6 +1,7 @@
 //! moorline's task runner. `cargo xtask test` is the project's one test command: it
 //! installs what is missing, then runs every stage and prints a summary.
 
+mod bench;
 mod demo;
 mod examples;
 mod gateway;
@@ -40,12 +41,16 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test::test(),
         Some("demo") => demo::demo(&args[1..]).map(|_| true),
+        Some("bench") => bench::bench().map(|_| true),
         Some("setup") => setup::setup().map(|_| true),
         Some("examples") => examples::run_examples().map(|(_, failed)| failed == 0),
         _ => {
-            eprintln!("usage: cargo xtask <test|demo|setup>");
+            eprintln!("usage: cargo xtask <test|demo|bench|examples|setup>");
             eprintln!("  test   install what is missing, then fmt, clippy (native + wasm32), native tests, browser tests, example apps");
             eprintln!("  demo   build both example apps and serve them with the gateway on 127.0.0.1:8080 (--port N to change)");
+            eprintln!(
+                "  bench  release gateway: idle memory per connection, fan-out rate, latency"
+            );
             eprintln!("  examples  only the example-app checks (headless Chromium over WebDriver)");
             eprintln!("  setup  only install what is missing (wasm32 target, wasm-bindgen-cli, chromium, chromedriver)");
             return ExitCode::from(2);

@@ -134,7 +134,8 @@ async fn ws_handler(
     upgrade
         .max_message_size(hard_limit)
         .max_frame_size(hard_limit)
-        .read_buffer_size(4 * 1024)
+        // Small buffers keep an idle connection near 6.5 KiB (`cargo xtask bench`).
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| {
             connection::serve(socket, state, conn, admission).instrument(span)
