@@ -79,6 +79,16 @@ pub async fn subscribe(ws: &mut RawSocket, id: u64, channel: &str) {
     }
 }
 
+/// The next item of a subscription, within 5 s.
+pub async fn next_item<T: serde::de::DeserializeOwned>(
+    sub: &mut moorline_core::Subscription<T>,
+) -> Result<moorline_core::Message<T>, moorline_core::SubscriptionError> {
+    tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("an item within 5 s")
+        .expect("the subscription stream is open")
+}
+
 /// Poll `check` every 10 ms until it holds, for at most `within`.
 pub async fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + within;

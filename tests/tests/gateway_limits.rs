@@ -6,8 +6,8 @@ use moorline_core::protocol::{ErrorCode, ServerFrame, UnsubscribeReason};
 use moorline_core::{Client, ClientOptions};
 use moorline_gateway::Config;
 use moorline_tests::{
-    close_code, eventually, gateway, http, next_frame, prometheus_value, raw, send_text, subscribe,
-    test_config,
+    close_code, eventually, gateway, http, next_frame, next_item, prometheus_value, raw, send_text,
+    subscribe, test_config,
 };
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
@@ -35,9 +35,9 @@ async fn ttl_expiry_frees_the_subscription_and_tells_the_client() {
     let frame = loop {
         let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
             .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+            .expect("a frame within 5 s")
+            .expect("socket open")
+            .expect("no socket error");
         let Message::Text(text) = msg else { continue };
         match ServerFrame::parse(&text).unwrap() {
             ServerFrame::Ping => send_text(&mut ws, r#"{"type":"pong"}"#).await,
@@ -89,11 +89,7 @@ async fn moorline_core_refreshes_its_subscriptions_before_the_ttl() {
     gw.hub()
         .publish("ttl:core", serde_json::json!(1).into())
         .unwrap();
-    let msg = tokio::time::timeout(Duration::from_secs(5), sub.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let msg = next_item(&mut sub).await.unwrap();
     assert_eq!(msg.data, 1);
     gw.shutdown().await;
 }

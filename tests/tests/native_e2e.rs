@@ -3,7 +3,7 @@
 
 use futures_util::StreamExt;
 use moorline_core::{Client, ClientOptions, ConnectionState, RegistryConfig, SubscriptionError};
-use moorline_tests::{eventually, gateway, test_config};
+use moorline_tests::{eventually, gateway, next_item, test_config};
 use std::time::Duration;
 
 fn options() -> ClientOptions {
@@ -131,11 +131,7 @@ async fn remount_inside_the_linger_reuses_socket_and_subscription() {
     gw.hub()
         .publish("e2e:remount", serde_json::json!(7).into())
         .unwrap();
-    let msg = tokio::time::timeout(Duration::from_secs(5), second.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let msg = next_item(&mut second).await.unwrap();
     assert_eq!(msg.data, 7);
     let channel = gw.hub().channel_stats("e2e:remount").unwrap();
     assert_eq!(channel.subscribes_total, 1, "one subscribe frame");
@@ -159,23 +155,14 @@ async fn undecodable_message_is_an_error_on_that_subscription_only() {
     );
     client.publish("e2e:mixed", "not a number").unwrap();
     client.publish("e2e:mixed", &5u32).unwrap();
-    let first = tokio::time::timeout(Duration::from_secs(5), numbers.next())
-        .await
-        .unwrap()
-        .unwrap();
+    let first = next_item(&mut numbers).await;
     assert!(
         matches!(first, Err(SubscriptionError::Decode { offset: 1, .. })),
         "{first:?}"
     );
-    let second = tokio::time::timeout(Duration::from_secs(5), numbers.next())
-        .await
-        .unwrap()
-        .unwrap();
+    let second = next_item(&mut numbers).await;
     assert_eq!(second.unwrap().data, 5, "the stream goes on");
-    let raw = tokio::time::timeout(Duration::from_secs(5), anything.next())
-        .await
-        .unwrap()
-        .unwrap();
+    let raw = next_item(&mut anything).await;
     assert_eq!(raw.unwrap().data, serde_json::json!("not a number"));
     gw.shutdown().await;
 }
@@ -254,11 +241,7 @@ async fn reconnects_and_resubscribes_after_the_gateway_drops_the_connection() {
     gw.hub()
         .publish("e2e:restart", serde_json::json!(9).into())
         .unwrap();
-    let msg = tokio::time::timeout(Duration::from_secs(5), sub.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let msg = next_item(&mut sub).await.unwrap();
     assert_eq!(msg.data, 9);
     assert!(client.metrics().reconnects >= 1);
     assert_eq!(
